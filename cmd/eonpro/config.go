@@ -1,0 +1,190 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/eonpro/eonpro/sqlstore"
+)
+
+// Config is every setting of the platform. Each field names its environment
+// variable, its default and, when it has one, its command-line flag; flags
+// win over the environment. Secret fields are masked when logged.
+// docs/configuration.md is generated from these tags (see config_test.go).
+type Config struct {
+	Env             string        `env:"EONPRO_ENV" default:"development" help:"development, test or production; production refuses to start without its secrets"`
+	Addr            string        `env:"EONPRO_ADDR" flag:"addr" default:":8080" help:"address the HTTP server listens on"`
+	DatabaseURL     string        `env:"EONPRO_DATABASE_URL" flag:"database-url" default:"sqlite:data/eonpro.db" secret:"url" help:"sqlite:PATH, or a postgres:// (postgresql://) URL"`
+	AllowInsecureDB bool          `env:"EONPRO_ALLOW_INSECURE_DB" default:"false" help:"in production, allow a PostgreSQL URL with sslmode=disable or allow"`
+	DBMaxConns      int           `env:"EONPRO_DB_MAX_CONNS" default:"0" help:"PostgreSQL pool size; 0 means 2×CPU+1"`
+	SlowQueryMS     int           `env:"EONPRO_SLOW_QUERY_MS" default:"200" help:"statements slower than this are logged by name (never with arguments)"`
+	RedisURL        string        `env:"EONPRO_REDIS_URL" flag:"redis-url" secret:"url" help:"optional redis:// or rediss:// URL, shared by replicas"`
+	LogLevel        string        `env:"EONPRO_LOG_LEVEL" flag:"log-level" default:"info" help:"debug, info, warn or error"`
+	MaxBodyBytes    int64         `env:"EONPRO_MAX_BODY_BYTES" default:"1048576" help:"largest accepted request body (413 beyond)"`
+	ShutdownTimeout time.Duration `env:"EONPRO_SHUTDOWN_TIMEOUT" default:"30s" help:"how long in-flight requests and jobs get to finish on SIGTERM"`
+	PurgeInterval   time.Duration `env:"EONPRO_PURGE_INTERVAL" default:"1h" help:"how often expired sessions and tokens are purged"`
+	SecretKey       string        `env:"EONPRO_SECRET_KEY" secret:"true" help:"at least 32 bytes; signs session tokens. Required in production"`
+	HealthToken     string        `env:"EONPRO_HEALTH_TOKEN" secret:"true" help:"bearer token for GET /api/health?full=true"`
+	StripeKey       string        `env:"EONPRO_STRIPE_SECRET_KEY" secret:"true" help:"Stripe secret key (integration: stripe)"`
+	TwilioToken     string        `env:"EONPRO_TWILIO_AUTH_TOKEN" secret:"true" help:"Twilio auth token (integration: twilio)"`
+	LifefileKey     string        `env:"EONPRO_LIFEFILE_API_KEY" secret:"true" help:"Lifefile pharmacy API key (integration: lifefile)"`
+	AWSRegion       string        `env:"EONPRO_AWS_REGION" help:"AWS region for S3, SES and KMS (integration: aws)"`
+	OpenAIKey       string        `env:"EONPRO_OPENAI_API_KEY" secret:"true" help:"OpenAI API key (integration: openai)"`
+	ZoomSecret      string        `env:"EONPRO_ZOOM_CLIENT_SECRET" secret:"true" help:"Zoom OAuth client secret (integration: zoom)"`
+}
+
+// Integrations tells, per outside service, whether it is configured.
+func (c Config) Integrations() map[string]bool {
+	return map[string]bool{
+		"stripe":   c.StripeKey != "",
+		"twilio":   c.TwilioToken != "",
+		"lifefile": c.LifefileKey != "",
+		"aws":      c.AWSRegion != "",
+		"openai":   c.OpenAIKey != "",
+		"zoom":     c.ZoomSecret != "",
+	}
+}
+
+// configFields walks the tagged fields of c.
+func configFields(c *Config, fn func(f reflect.StructField, v reflect.Value)) {
+	rv := reflect.ValueOf(c).Elem()
+	for i := range rv.NumField() {
+		fn(rv.Type().Field(i), rv.Field(i))
+	}
+}
+
+// loadConfig reads defaults, then the environment (getenv), then registers
+// flags on fs so that parsing fs overrides both.
+func loadConfig(getenv func(string) string, fs *flag.FlagSet) (*Config, error) {
+	c := &Config{}
+	var err error
+	configFields(c, func(f reflect.StructField, v reflect.Value) {
+		raw := f.Tag.Get("default")
+		if e := getenv(f.Tag.Get("env")); e != "" {
+			raw = e
+		}
+		if serr := setField(v, raw); serr != nil && err == nil {
+			err = fmt.Errorf("config: %s: %w", f.Tag.Get("env"), serr)
+		}
+		if name := f.Tag.Get("flag"); name != "" && fs != nil {
+			fs.Func(name, f.Tag.Get("help")+" ("+f.Tag.Get("env")+")", func(s string) error { return setField(v, s) })
+		}
+	})
+	return c, err
+}
+
+func setField(v reflect.Value, raw string) error {
+	if v.Type() == reflect.TypeFor[time.Duration]() {
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration like 30s or 5m", raw)
+		}
+		v.SetInt(int64(d))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(raw)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not true/false or 1/0", raw)
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", raw)
+		}
+		v.SetInt(n)
+	}
+	return nil
+}
+
+// Validate checks the configuration and returns the first problem as one
+// line that names the variable.
+func (c *Config) Validate() error {
+	switch c.Env {
+	case "development", "test", "production":
+	default:
+		return errors.New("config: EONPRO_ENV must be development, test or production")
+	}
+	engine, _, err := sqlstore.ParseURL(c.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("config: EONPRO_DATABASE_URL: %w", err)
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		return errors.New("config: EONPRO_REDIS_URL must start with redis:// or rediss://")
+	}
+	if c.Addr == "" {
+		return errors.New("config: EONPRO_ADDR must not be empty")
+	}
+	var level slog.Level
+	if level.UnmarshalText([]byte(c.LogLevel)) != nil {
+		return errors.New("config: EONPRO_LOG_LEVEL must be debug, info, warn or error")
+	}
+	if c.SlowQueryMS < 1 || c.MaxBodyBytes < 1 || c.DBMaxConns < 0 || c.ShutdownTimeout <= 0 || c.PurgeInterval < time.Minute {
+		return errors.New("config: EONPRO_SLOW_QUERY_MS and EONPRO_MAX_BODY_BYTES must be positive, EONPRO_DB_MAX_CONNS not negative, EONPRO_SHUTDOWN_TIMEOUT positive and EONPRO_PURGE_INTERVAL at least 1m")
+	}
+	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+		return errors.New("config: EONPRO_SECRET_KEY must be at least 32 bytes")
+	}
+	if c.Env != "production" {
+		return nil
+	}
+	if c.SecretKey == "" {
+		return errors.New("config: EONPRO_SECRET_KEY is required when EONPRO_ENV=production")
+	}
+	if engine == sqlstore.Postgres && !c.AllowInsecureDB {
+		u, _ := url.Parse(c.DatabaseURL)
+		if mode := u.Query().Get("sslmode"); mode == "disable" || mode == "allow" {
+			return fmt.Errorf("config: EONPRO_DATABASE_URL has sslmode=%s, which sends PHI unencrypted; use sslmode=verify-full or set EONPRO_ALLOW_INSECURE_DB=1", mode)
+		}
+	}
+	return nil
+}
+
+// LogValue shows the configuration with secrets masked, for the start-up line.
+func (c *Config) LogValue() slog.Value {
+	var attrs []slog.Attr
+	configFields(c, func(f reflect.StructField, v reflect.Value) {
+		val := fmt.Sprint(v.Interface())
+		switch f.Tag.Get("secret") {
+		case "true":
+			if val != "" {
+				val = "****"
+			}
+		case "url":
+			val = maskURL(val)
+		}
+		attrs = append(attrs, slog.String(f.Tag.Get("env"), val))
+	})
+	return slog.GroupValue(attrs...)
+}
+
+// maskURL hides the password (and any password= parameter) of a URL.
+func maskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	if u.Opaque != "" {
+		return raw // sqlite:PATH holds no secret
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "****")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "****")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/eonpro/eonpro"
+	"github.com/eonpro/eonpro/jobs"
+	"github.com/eonpro/eonpro/redis"
+	"github.com/eonpro/eonpro/sqlstore"
+	"github.com/eonpro/eonpro/web"
+)
+
+// serve migrates, starts the job queue and the HTTP server, and marks the
+// server ready. It returns once the server accepts connections.
+func (m *Main) serve(ctx context.Context) error {
+	eonpro.Version, eonpro.Commit = buildInfo()
+	m.log.Info("starting", "version", eonpro.Version, "commit", eonpro.Commit, "config", m.Config)
+	if err := m.migrate(ctx); err != nil {
+		return err
+	}
+	if m.Config.RedisURL != "" {
+		rc, err := redis.Open(m.Config.RedisURL)
+		if err != nil {
+			return err
+		}
+		m.redis = rc
+	}
+	q, err := jobs.New(m.db, jobs.Config{PurgeInterval: m.Config.PurgeInterval, Logger: quieter(m.log, slog.LevelWarn)},
+		jobs.Services{Maintenance: sqlstore.NewMaintenanceService(m.db)})
+	if err != nil {
+		return err
+	}
+	m.queue = q
+	m.server = web.NewServer(m.webConfig())
+	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
+	}
+	if err := m.queue.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
+	m.http = &http.Server{
+		Handler:           m.server,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
+	}
+	m.serving = make(chan error, 1)
+	go func() { m.serving <- m.http.Serve(m.ln) }()
+	m.server.SetReady(true)
+	m.log.Info("listening", "addr", m.Addr(), "engine", string(m.db.Engine()))
+	return nil
+}
+
+func (m *Main) webConfig() web.Config {
+	cfg := web.Config{
+		MaxBodyBytes: m.Config.MaxBodyBytes,
+		HealthToken:  m.Config.HealthToken,
+		Logger:       m.log,
+		Registry:     prometheus.NewRegistry(),
+		DBEngine:     string(m.db.Engine()),
+		PingDB:       m.db.Ping,
+		DBPools:      m.poolStats,
+		JobCounts:    m.queue.Counts,
+		Encryption:   "not_configured",
+		Integrations: m.Config.Integrations(),
+	}
+	if m.redis != nil {
+		cfg.PingRedis = m.redis.Ping
+	}
+	return cfg
+}
+
+func (m *Main) poolStats() []web.PoolStat {
+	var out []web.PoolStat
+	for _, s := range m.db.Stats() {
+		out = append(out, web.PoolStat{Pool: s.Pool, Open: s.Open, InUse: s.InUse, Idle: s.Idle, Max: s.Max})
+	}
+	return out
+}
+
+// Close shuts down gracefully: readiness turns 503 at once, in-flight
+// requests get up to the shutdown timeout to finish, then the workers stop
+// and the connections close. It is safe to call after a failed Run.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		m.server.SetReady(false)
+	}
+	timeout := 30 * time.Second
+	if m.Config != nil {
+		timeout = m.Config.ShutdownTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if m.http != nil {
+		m.log.Info("shutting down", "timeout", timeout.String())
+		errs = append(errs, m.http.Shutdown(ctx))
+		if err := <-m.serving; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	} else if m.ln != nil {
+		errs = append(errs, m.ln.Close())
+	}
+	if m.queue != nil {
+		errs = append(errs, m.queue.Stop(ctx))
+	}
+	if m.redis != nil {
+		errs = append(errs, m.redis.Close())
+	}
+	if m.db != nil {
+		errs = append(errs, m.db.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if m.log != nil {
+		m.log.Info("stopped")
+	}
+	return nil
+}
+
+// quieter returns a logger that drops records below min, for chatty
+// libraries (River reports its queue every few seconds at info).
+func quieter(log *slog.Logger, min slog.Level) *slog.Logger {
+	return slog.New(minLevel{log.Handler(), min})
+}
+
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(attrs), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
+}

@@ -1,0 +1,125 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/eonpro/eonpro"
+)
+
+// statuses maps each error code to its HTTP status.
+var statuses = map[string]int{
+	eonpro.EBADREQUEST:  http.StatusBadRequest,
+	eonpro.EINVALID:     http.StatusUnprocessableEntity,
+	eonpro.EUNAUTHN:     http.StatusUnauthorized,
+	eonpro.EFORBIDDEN:   http.StatusForbidden,
+	eonpro.ENOTFOUND:    http.StatusNotFound,
+	eonpro.ECONFLICT:    http.StatusConflict,
+	eonpro.ETOOLARGE:    http.StatusRequestEntityTooLarge,
+	eonpro.ERATELIMITED: http.StatusTooManyRequests,
+	eonpro.EUNAVAILABLE: http.StatusServiceUnavailable,
+	eonpro.EINTERNAL:    http.StatusInternalServerError,
+}
+
+// ErrorStatus returns the HTTP status for an error code.
+func ErrorStatus(code string) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string            `json:"code"`
+		Message string            `json:"message"`
+		Fields  map[string]string `json:"fields,omitempty"`
+	} `json:"error"`
+	RequestID string `json:"request_id"`
+}
+
+// Error writes err as the JSON error envelope. Uncoded errors are logged
+// with the request id and shown only as "internal".
+func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
+	code := eonpro.ErrorCode(err)
+	if code == eonpro.EINTERNAL {
+		s.log.ErrorContext(r.Context(), "internal error",
+			"request_id", eonpro.RequestIDFromContext(r.Context()), "err", err)
+	}
+	body := errorEnvelope(r, code, eonpro.ErrorMessage(err))
+	body.Error.Fields = eonpro.ErrorFields(err)
+	writeJSON(w, ErrorStatus(code), body)
+}
+
+func errorEnvelope(r *http.Request, code, message string) errorBody {
+	var body errorBody
+	body.Error.Code = code
+	body.Error.Message = message
+	body.RequestID = eonpro.RequestIDFromContext(r.Context())
+	return body
+}
+
+// writeJSON writes v with the status. Encoding errors cannot be reported to
+// the client once the header is out, so they are dropped.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decodeJSON reads one JSON object from the body into v. Unknown fields,
+// trailing data and malformed JSON are EBADREQUEST naming what was wrong
+// (never echoing values); a body over the limit is ETOOLARGE.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			return eonpro.Errorf(eonpro.EBADREQUEST, "The request body must hold a single JSON object.")
+		}
+		return nil
+	}
+	var tooLarge *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &tooLarge):
+		return eonpro.Errorf(eonpro.ETOOLARGE, "The request body is too large.")
+	case errors.Is(err, io.EOF):
+		return eonpro.Errorf(eonpro.EBADREQUEST, "The request body is empty.")
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return &eonpro.Error{Code: eonpro.EBADREQUEST, Message: "A field has the wrong type.",
+			Fields: map[string]string{typeErr.Field: "must be " + jsonKind(typeErr.Type)}}
+	}
+	// encoding/json has no typed error for unknown fields; its message is
+	// stable and the field name is the client's own input key.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if n, uerr := strconv.Unquote(name); uerr == nil {
+			name = n
+		}
+		return &eonpro.Error{Code: eonpro.EBADREQUEST, Message: "The request body has an unknown field.",
+			Fields: map[string]string{name: "is not a known field"}}
+	}
+	return eonpro.Errorf(eonpro.EBADREQUEST, "The request body is not valid JSON.")
+}
+
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
+}
