@@ -80,7 +80,11 @@ func decodeJSON(r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
-		if _, extra := dec.Token(); extra != io.EOF {
+		_, extra := dec.Token()
+		var tooLarge *http.MaxBytesError
+		if errors.As(extra, &tooLarge) {
+			return eonpro.Errorf(eonpro.ETOOLARGE, "The request body is too large.")
+		} else if extra != io.EOF {
 			return eonpro.Errorf(eonpro.EBADREQUEST, "The request body must hold a single JSON object.")
 		}
 		return nil

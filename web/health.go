@@ -34,8 +34,8 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) healthAuthorized(r *http.Request) bool {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && s.cfg.HealthToken != "" &&
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	return ok && strings.EqualFold(scheme, "Bearer") && s.cfg.HealthToken != "" &&
 		subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.HealthToken)) == 1
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,9 +32,20 @@ func newHTTPMetrics(reg prometheus.Registerer) httpMetrics {
 	return m
 }
 
+// methodLabel bounds the method label: a client may send any token as the
+// method, and each distinct one would otherwise be a new time series.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "OTHER"
+}
+
 // PoolStat is one connection pool's use, for the DB pool gauges.
 type PoolStat struct {
-	Pool                  string
+	Pool                   string
 	Open, InUse, Idle, Max int
 }
 

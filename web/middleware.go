@@ -117,8 +117,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
 		d := time.Since(start)
 		status := rec.Status()
-		s.metrics.requests.WithLabelValues(r.Method, route, strconv.Itoa(status)).Inc()
-		s.metrics.duration.WithLabelValues(r.Method, route).Observe(d.Seconds())
+		method := methodLabel(r.Method)
+		s.metrics.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+		s.metrics.duration.WithLabelValues(method, route).Observe(d.Seconds())
 		s.log.InfoContext(r.Context(), "request",
 			"request_id", w.Header().Get("X-Request-ID"),
 			"method", r.Method, "route", route, "path", r.URL.Path,

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -89,7 +90,12 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 func (s *Server) routes() {
 	s.handle("GET /api/health", s.handleHealth)
 	s.handle("GET /api/ready", s.handleReady)
-	s.handleHTTP("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	// A failing collector (the job queue when its database is down) drops
+	// only its own series: the rest are what an outage is diagnosed with.
+	s.handleHTTP("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorHandling: promhttp.ContinueOnError,
+	}))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, eonpro.Errorf(eonpro.ENOTFOUND, "Not found."))
 	})
@@ -128,8 +134,9 @@ func (s *Server) handleHTTP(pattern string, h http.Handler) {
 }
 
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, path string) {
-	allow := s.methods[path]
-	if strings.Contains(strings.Join(allow, ","), http.MethodGet) {
+	// Cloned: appending to the shared slice would race between requests.
+	allow := slices.Clone(s.methods[path])
+	if slices.Contains(allow, http.MethodGet) && !slices.Contains(allow, http.MethodHead) {
 		allow = append(allow, http.MethodHead)
 	}
 	w.Header().Set("Allow", strings.Join(allow, ", "))

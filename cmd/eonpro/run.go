@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/eonpro/eonpro"
@@ -60,6 +61,9 @@ type Main struct {
 	http    *http.Server
 	ln      net.Listener
 	serving chan error // receives http.Server.Serve's result
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // NewMain returns a Main that reads the real environment and writes to the

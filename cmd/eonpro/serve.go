@@ -91,8 +91,14 @@ func (m *Main) poolStats() []web.PoolStat {
 
 // Close shuts down gracefully: readiness turns 503 at once, in-flight
 // requests get up to the shutdown timeout to finish, then the workers stop
-// and the connections close. It is safe to call after a failed Run.
+// and the connections close. It is safe to call after a failed Run, and
+// more than once.
 func (m *Main) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+func (m *Main) close() error {
 	var errs []error
 	if m.server != nil {
 		m.server.SetReady(false)

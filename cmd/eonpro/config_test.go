@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/configuration.md from the Config tags")
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestLoadConfig(t *testing.T) {
+	t.Run("Defaults", func(t *testing.T) {
+		c, err := loadConfig(env(nil), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Addr != ":8080" || c.DatabaseURL != "sqlite:data/eonpro.db" || c.SlowQueryMS != 200 ||
+			c.ShutdownTimeout != 30*time.Second || c.Env != "development" || c.MaxBodyBytes != 1<<20 {
+			t.Errorf("unexpected defaults: %+v", c)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("defaults do not validate: %v", err)
+		}
+	})
+	t.Run("FlagOverridesEnv", func(t *testing.T) {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		c, err := loadConfig(env(map[string]string{"EONPRO_ADDR": ":9000", "EONPRO_SLOW_QUERY_MS": "50"}), fs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Parse([]string{"--addr", "127.0.0.1:18080"}); err != nil {
+			t.Fatal(err)
+		}
+		if c.Addr != "127.0.0.1:18080" || c.SlowQueryMS != 50 {
+			t.Errorf("got addr %q slow %d", c.Addr, c.SlowQueryMS)
+		}
+	})
+	t.Run("ErrBadNumber", func(t *testing.T) {
+		_, err := loadConfig(env(map[string]string{"EONPRO_SLOW_QUERY_MS": "fast"}), nil)
+		if err == nil || !strings.Contains(err.Error(), "EONPRO_SLOW_QUERY_MS") {
+			t.Errorf("got %v, want an error naming EONPRO_SLOW_QUERY_MS", err)
+		}
+	})
+}
+
+func TestConfigValidate(t *testing.T) {
+	secret := strings.Repeat("k", 32)
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want string // "" for valid; else a substring naming the variable
+	}{
+		{"OK", nil, ""},
+		{"OKPostgres", map[string]string{"EONPRO_DATABASE_URL": "postgres://u:p@db/eonpro"}, ""},
+		{"OKProduction", map[string]string{"EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret,
+			"EONPRO_DATABASE_URL": "postgres://u:p@db/eonpro?sslmode=verify-full"}, ""},
+		{"OKProductionInsecureAllowed", map[string]string{"EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret,
+			"EONPRO_DATABASE_URL": "postgres://db/eonpro?sslmode=disable", "EONPRO_ALLOW_INSECURE_DB": "1"}, ""},
+		{"ErrEnv", map[string]string{"EONPRO_ENV": "prod"}, "EONPRO_ENV"},
+		{"ErrDatabaseURL", map[string]string{"EONPRO_DATABASE_URL": "mysql://x"}, "EONPRO_DATABASE_URL"},
+		{"ErrRedisURL", map[string]string{"EONPRO_REDIS_URL": "localhost:6379"}, "EONPRO_REDIS_URL"},
+		{"ErrLogLevel", map[string]string{"EONPRO_LOG_LEVEL": "loud"}, "EONPRO_LOG_LEVEL"},
+		{"ErrShortSecret", map[string]string{"EONPRO_SECRET_KEY": "short"}, "EONPRO_SECRET_KEY"},
+		{"ErrProductionNoSecret", map[string]string{"EONPRO_ENV": "production"}, "EONPRO_SECRET_KEY is required"},
+		{"ErrProductionSSLDisable", map[string]string{"EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret,
+			"EONPRO_DATABASE_URL": "postgres://db/eonpro?sslmode=disable"}, "EONPRO_ALLOW_INSECURE_DB"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := loadConfig(env(tt.env), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			case err != nil && strings.Contains(err.Error(), "\n"):
+				t.Errorf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestConfigLogValueMasksSecrets(t *testing.T) {
+	c, err := loadConfig(env(map[string]string{
+		"EONPRO_DATABASE_URL":      "postgres://eon:pgSecret123@db/eonpro?sslmode=require",
+		"EONPRO_REDIS_URL":         "redis://:redisSecret456@cache:6379/0",
+		"EONPRO_SECRET_KEY":        "signingSecret789signingSecret789",
+		"EONPRO_HEALTH_TOKEN":      "healthSecret000",
+		"EONPRO_STRIPE_SECRET_KEY": "sk_test_stripeSecret",
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting", "config", c)
+	out := buf.String()
+	for _, secret := range []string{"pgSecret123", "redisSecret456", "signingSecret789", "healthSecret000", "stripeSecret"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log line contains secret %q: %s", secret, out)
+		}
+	}
+	for _, visible := range []string{"eon:", "db/eonpro", "cache:6379", `"EONPRO_SECRET_KEY":"****"`} {
+		if !strings.Contains(out, visible) {
+			t.Errorf("log line lacks %q: %s", visible, out)
+		}
+	}
+}
+
+// TestConfigDocs keeps docs/configuration.md in step with the Config tags.
+// Run with -update to rewrite it.
+func TestConfigDocs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("# Configuration\n\n")
+	b.WriteString("Every setting is an environment variable; some also have a flag on `eonpro serve` and\n")
+	b.WriteString("`eonpro migrate` (flags win). Secrets are masked in the start-up log line.\n")
+	b.WriteString("This file is generated from the `Config` struct in cmd/eonpro/config.go by\n")
+	b.WriteString("`go test ./cmd/eonpro -run TestConfigDocs -update`.\n\n")
+	b.WriteString("| variable | flag | default | secret | meaning |\n|---|---|---|---|---|\n")
+	configFields(&Config{}, func(f reflect.StructField, _ reflect.Value) {
+		flagName := ""
+		if n := f.Tag.Get("flag"); n != "" {
+			flagName = "`--" + n + "`"
+		}
+		def := ""
+		if d := f.Tag.Get("default"); d != "" {
+			def = "`" + d + "`"
+		}
+		secret := ""
+		if f.Tag.Get("secret") != "" {
+			secret = "yes"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", f.Tag.Get("env"), flagName, def, secret, f.Tag.Get("help"))
+	})
+	const path = "../../docs/configuration.md"
+	if *update {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != b.String() {
+		t.Errorf("docs/configuration.md is out of date; run go test ./cmd/eonpro -run TestConfigDocs -update")
+	}
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/eonpro/eonpro/sqlstore/sqltest"
+)
+
+// startMain runs the real start-up in process on port 0 with the given
+// environment and returns the base URL.
+func startMain(t *testing.T, kv map[string]string) (*Main, string) {
+	t.Helper()
+	m := NewMain()
+	var logs bytes.Buffer
+	m.Getenv, m.Stdout, m.Stderr = env(kv), io.Discard, &logs
+	if err := m.ParseFlags([]string{"serve", "--addr", "127.0.0.1:0"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	}
+	t.Cleanup(func() { m.Close() })
+	return m, "http://" + m.Addr()
+}
+
+func get(t *testing.T, url string, header ...string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&body)
+	return res.StatusCode, body
+}
+
+func TestMainServe(t *testing.T) {
+	for _, e := range sqltest.Engines(t) {
+		t.Run(string(e), func(t *testing.T) {
+			kv := map[string]string{"EONPRO_DATABASE_URL": sqltest.URL(t, e), "EONPRO_HEALTH_TOKEN": "health-token-for-tests"}
+			if r := os.Getenv("EONPRO_TEST_REDIS_URL"); r != "" {
+				kv["EONPRO_REDIS_URL"] = r
+			}
+			m, base := startMain(t, kv)
+			if code, body := get(t, base+"/api/health"); code != 200 || body["status"] != "ok" {
+				t.Errorf("health: %d %v", code, body)
+			}
+			if code, _ := get(t, base+"/api/ready"); code != 200 {
+				t.Errorf("ready: %d", code)
+			}
+			code, body := get(t, base+"/api/health?full=true", "Authorization", "Bearer health-token-for-tests")
+			comps, _ := body["components"].(map[string]any)
+			db, _ := comps["database"].(map[string]any)
+			if code != 200 || db["engine"] != string(e) || db["status"] != "ok" {
+				t.Errorf("full health: %d %v", code, body)
+			}
+			if kv["EONPRO_REDIS_URL"] != "" {
+				if r, _ := comps["redis"].(map[string]any); r["status"] != "ok" {
+					t.Errorf("redis: %v", comps["redis"])
+				}
+			}
+			if err := m.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+			if _, err := http.Get(base + "/api/health"); err == nil {
+				t.Error("server still answers after Close")
+			}
+		})
+	}
+}
+
+func TestMainMigrateAndVersion(t *testing.T) {
+	m := NewMain()
+	var out bytes.Buffer
+	m.Getenv, m.Stdout, m.Stderr = env(nil), &out, io.Discard
+	if err := m.ParseFlags([]string{"version"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil || !strings.HasPrefix(out.String(), "eonpro ") {
+		t.Errorf("version: %v %q", err, out.String())
+	}
+
+	m = NewMain()
+	m.Getenv, m.Stderr = env(map[string]string{"EONPRO_DATABASE_URL": sqltest.URL(t, "sqlite")}), io.Discard
+	if err := m.ParseFlags([]string{"migrate"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if pending, err := m.db.Pending(context.Background()); err != nil || pending {
+		t.Errorf("pending after migrate: %v %v", pending, err)
+	}
+}
+
+func TestParseFlagsErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"nope"}, {"serve", "--nope"}, {"serve", "extra"}} {
+		m := NewMain()
+		m.Getenv, m.Stdout, m.Stderr = env(nil), io.Discard, io.Discard
+		if err := m.ParseFlags(args); err == nil || exitCode(err) != 2 {
+			t.Errorf("%v: got %v, want a usage error", args, err)
+		}
+	}
+}
+
+// TestBinary builds the real binary and runs it as an operator would: a
+// temporary SQLite file, curl-like requests, then SIGTERM and exit 0.
+func TestBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "eonpro")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+
+	t.Run("ProductionRefusesWithoutSecret", func(t *testing.T) {
+		cmd := exec.Command(bin, "serve")
+		cmd.Env = append(os.Environ(), "EONPRO_ENV=production", "EONPRO_SECRET_KEY=", "EONPRO_DATABASE_URL=sqlite:"+filepath.Join(dir, "p.db"))
+		out, err := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 1 {
+			t.Fatalf("exit code %d (%v), want 1\n%s", code, err, out)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lines) != 1 || !strings.Contains(lines[0], "EONPRO_SECRET_KEY") {
+			t.Errorf("want one line naming EONPRO_SECRET_KEY, got %q", out)
+		}
+	})
+
+	t.Run("ServeAndSIGTERM", func(t *testing.T) {
+		cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "EONPRO_DATABASE_URL=", "EONPRO_ENV=development")
+		stderr, _ := cmd.StderrPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill()
+		addr := waitForLog(t, stderr, "listening")
+		if _, err := os.Stat(filepath.Join(dir, "data", "eonpro.db")); err != nil {
+			t.Errorf("default database not created: %v", err)
+		}
+		if code, body := get(t, "http://"+addr+"/api/health"); code != 200 || body["status"] != "ok" {
+			t.Errorf("health: %d %v", code, body)
+		}
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("exit after SIGTERM: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("no exit within 30s of SIGTERM")
+		}
+	})
+}
+
+// waitForLog reads JSON log lines until one has msg and returns its addr.
+func waitForLog(t *testing.T, r io.Reader, msg string) string {
+	t.Helper()
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == msg {
+				found <- line.Addr
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, r)
+	}()
+	select {
+	case addr := <-found:
+		return addr
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no %q log line within 60s", msg)
+		return ""
+	}
+}
