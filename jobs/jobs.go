@@ -29,7 +29,7 @@ type Config struct {
 	// Workers is the number of jobs run at once on the default queue.
 	Workers int
 	// Poll is how often workers look for new jobs (SQLite always polls).
-	Poll time.Duration
+	Poll   time.Duration
 	Logger *slog.Logger
 }
 
@@ -86,6 +86,7 @@ func New(db *sqlstore.DB, cfg Config, svc Services) (*Queue, error) {
 	}
 	rc := &river.Config{
 		Logger:            cfg.Logger,
+		FetchCooldown:     min(cfg.Poll, river.FetchCooldownDefault), // River refuses a poll shorter than the cooldown
 		FetchPollInterval: cfg.Poll,
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:           workers,

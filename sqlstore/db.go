@@ -62,6 +62,12 @@ func ParseURL(raw string) (Engine, string, error) {
 	switch {
 	case strings.HasPrefix(raw, "sqlite:"):
 		p := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
+		// The store appends its own query of pragmas to the path; a query
+		// here would swallow them (WAL, foreign keys, busy timeout) silently.
+		p, query, _ := strings.Cut(p, "?")
+		if query != "" {
+			return "", "", errors.New("sqlite URL takes no query parameters")
+		}
 		if p == "" {
 			return "", "", errors.New("sqlite URL has no path")
 		}

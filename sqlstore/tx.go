@@ -97,12 +97,35 @@ func (r *Rows) Next() bool {
 	return r.sql.Next()
 }
 
-// Scan copies the current row into dest.
+// Scan copies the current row into dest. Times come back in UTC.
 func (r *Rows) Scan(dest ...any) error {
+	var err error
 	if r.pg != nil {
-		return r.db.mapError(r.pg.Scan(dest...))
+		err = r.pg.Scan(dest...)
+	} else {
+		err = r.sql.Scan(dest...)
 	}
-	return r.db.mapError(r.sql.Scan(dest...))
+	if err != nil {
+		return r.db.mapError(err)
+	}
+	inUTC(dest)
+	return nil
+}
+
+// inUTC moves scanned times to UTC: pgx returns them in time.Local and the
+// SQLite driver in the zone it parsed, which is not time.UTC either.
+func inUTC(dest []any) {
+	for _, d := range dest {
+		switch v := d.(type) {
+		case *time.Time:
+			*v = v.UTC()
+		case **time.Time:
+			if *v != nil {
+				u := (*v).UTC()
+				*v = &u
+			}
+		}
+	}
 }
 
 // Err returns the error that ended iteration, if any.
