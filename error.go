@@ -3,6 +3,7 @@ package eonpro
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Each maps to one HTTP status in the web package.
@@ -26,6 +27,8 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  map[string]string
+	// RetryAfter tells a rate-limited client when to try again.
+	RetryAfter time.Duration
 }
 
 // Error implements the error interface.

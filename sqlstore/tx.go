@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -103,12 +105,62 @@ func (r *Rows) Scan(dest ...any) error {
 	if r.pg != nil {
 		err = r.pg.Scan(dest...)
 	} else {
-		err = r.sql.Scan(dest...)
+		err = r.sql.Scan(sqliteDest(dest)...)
 	}
 	if err != nil {
 		return r.db.mapError(err)
 	}
 	inUTC(dest)
+	return nil
+}
+
+// sqliteDest wraps time destinations: SQLite returns times as text when a
+// column has no declared type, as with min(at), and database/sql cannot
+// scan text into a time.
+func sqliteDest(dest []any) []any {
+	out := dest
+	for i, d := range dest {
+		switch d.(type) {
+		case *time.Time, **time.Time:
+			if &out[0] == &dest[0] {
+				out = append([]any(nil), dest...)
+			}
+			out[i] = sqliteTimeDest{d}
+		}
+	}
+	return out
+}
+
+// sqliteTimeDest scans a time or its text into *time.Time or **time.Time.
+type sqliteTimeDest struct{ dest any }
+
+func (s sqliteTimeDest) Scan(src any) error {
+	var t time.Time
+	switch v := src.(type) {
+	case nil:
+		if pp, ok := s.dest.(**time.Time); ok {
+			*pp = nil
+			return nil
+		}
+		return errors.New("sqlstore: NULL scanned into a time.Time")
+	case time.Time:
+		t = v
+	case string:
+		var err error
+		if t, err = time.Parse(sqliteTime, v); err != nil {
+			if t, err = time.Parse("2006-01-02 15:04:05.999999999-07:00", v); err != nil {
+				return fmt.Errorf("sqlstore: time %q: %w", v, err)
+			}
+		}
+	default:
+		return fmt.Errorf("sqlstore: cannot scan %T into a time", src)
+	}
+	switch d := s.dest.(type) {
+	case *time.Time:
+		*d = t
+	case **time.Time:
+		*d = &t
+	}
 	return nil
 }
 

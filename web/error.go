@@ -51,6 +51,10 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "internal error",
 			"request_id", eonpro.RequestIDFromContext(r.Context()), "err", err)
 	}
+	var coded *eonpro.Error
+	if errors.As(err, &coded) && coded.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(seconds(coded.RetryAfter)))
+	}
 	body := errorEnvelope(r, code, eonpro.ErrorMessage(err))
 	body.Error.Fields = eonpro.ErrorFields(err)
 	writeJSON(w, ErrorStatus(code), body)

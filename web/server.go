@@ -41,6 +41,19 @@ type Config struct {
 	Encryption string
 	// Integrations tells, per outside service, whether it is configured.
 	Integrations map[string]bool
+
+	// Auth, Clinics and Users are the identity services.
+	Auth    eonpro.AuthService
+	Clinics eonpro.ClinicService
+	Users   eonpro.UserService
+	// Limiter counts requests for the rate-limit tiers in Rates.
+	Limiter eonpro.RateLimiter
+	Rates   Rates
+	// BaseDomain: CLINIC.BaseDomain hosts resolve to the clinic CLINIC.
+	BaseDomain string
+	// SecureCookies sets Secure and the __Host- prefix on the session
+	// cookie (everywhere but development over plain http).
+	SecureCookies bool
 }
 
 // Server routes requests. Create one with NewServer.
@@ -54,6 +67,8 @@ type Server struct {
 
 	// methods records the methods of each registered path, for 405s.
 	methods map[string][]string
+	// perms records the permission each route declares.
+	perms map[string]eonpro.Permission
 }
 
 // NewServer builds the server and its routes. It starts not ready.
@@ -67,7 +82,8 @@ func NewServer(cfg Config) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), methods: map[string][]string{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
+		methods: map[string][]string{}, perms: map[string]eonpro.Permission{}}
 	s.metrics = newHTTPMetrics(cfg.Registry)
 	if cfg.DBPools != nil {
 		cfg.Registry.MustRegister(newPoolCollector(cfg.DBPools))
@@ -77,7 +93,7 @@ func NewServer(cfg Config) *Server {
 			desc: prometheus.NewDesc("eonpro_jobs", "Background jobs by state.", []string{"state"}, nil)})
 	}
 	s.routes()
-	s.handler = chain(s.mux, requestID, securityHeaders, s.observe, s.recoverer, s.limitBody)
+	s.handler = chain(s.mux, requestID, securityHeaders, s.observe, s.recoverer, s.limitBody, s.crossOrigin)
 	return s
 }
 
@@ -88,14 +104,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 
 func (s *Server) routes() {
-	s.handle("GET /api/health", s.handleHealth)
-	s.handle("GET /api/ready", s.handleReady)
+	s.relaxed("GET /api/health", s.handleHealth)
+	s.relaxed("GET /api/ready", s.handleReady)
 	// A failing collector (the job queue when its database is down) drops
 	// only its own series: the rest are what an outage is diagnosed with.
 	s.handleHTTP("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		ErrorHandling: promhttp.ContinueOnError,
 	}))
+	s.authRoutes()
+	s.meRoutes()
+	s.clinicRoutes()
+	s.memberRoutes()
+	s.apiKeyRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, eonpro.Errorf(eonpro.ENOTFOUND, "Not found."))
 	})
@@ -111,6 +132,53 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			s.Error(w, r, err)
 		}
 	}))
+}
+
+// route registers h for pattern behind perm: the request is authenticated
+// and authorised (see authorize) before h runs, with the principal in the
+// context. Every /api/v1 route is registered this way.
+func (s *Server) route(pattern string, perm eonpro.Permission, h handlerFunc) {
+	s.perms[pattern] = perm
+	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
+		ctx, err := s.authorize(w, r, perm)
+		if err != nil {
+			return err
+		}
+		return h(w, r.WithContext(ctx))
+	})
+}
+
+// strict registers a public route in the strict rate-limit tier, per IP
+// (sign-in, 2FA, password reset, phone codes).
+func (s *Server) strict(pattern string, h handlerFunc) {
+	s.route(pattern, eonpro.PermPublic, func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.limit(w, r, "strict:"+pattern+":"+clientIP(r), s.cfg.Rates.Strict); err != nil {
+			return err
+		}
+		return h(w, r)
+	})
+}
+
+// relaxed registers a public route in the relaxed tier, per IP.
+func (s *Server) relaxed(pattern string, h handlerFunc) {
+	s.perms[pattern] = eonpro.PermPublic
+	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.limit(w, r, "relaxed:"+clientIP(r), s.cfg.Rates.Relaxed); err != nil {
+			return err
+		}
+		return h(w, r)
+	})
+}
+
+// crossOrigin refuses cross-origin unsafe requests from browsers (CSRF),
+// judged by Sec-Fetch-Site and Origin; API clients, which send neither,
+// pass, and they authenticate with bearer tokens, not cookies.
+func (s *Server) crossOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Error(w, r, eonpro.Errorf(eonpro.EFORBIDDEN, "Cross-origin request refused."))
+	}))
+	return cop.Handler(next)
 }
 
 // handleHTTP registers h for pattern, names the route for logs and

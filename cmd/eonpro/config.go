@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eonpro/eonpro"
 	"github.com/eonpro/eonpro/sqlstore"
+	"github.com/eonpro/eonpro/web"
 )
 
 // Config is every setting of the platform. Each field names its environment
@@ -30,7 +32,12 @@ type Config struct {
 	MaxBodyBytes    int64         `env:"EONPRO_MAX_BODY_BYTES" default:"1048576" help:"largest accepted request body (413 beyond)"`
 	ShutdownTimeout time.Duration `env:"EONPRO_SHUTDOWN_TIMEOUT" default:"30s" help:"how long in-flight requests and jobs get to finish on SIGTERM"`
 	PurgeInterval   time.Duration `env:"EONPRO_PURGE_INTERVAL" default:"1h" help:"how often expired sessions and tokens are purged"`
-	SecretKey       string        `env:"EONPRO_SECRET_KEY" secret:"true" help:"at least 32 bytes; signs session tokens. Required in production"`
+	DataDir         string        `env:"EONPRO_DATA_DIR" default:"data" help:"directory for local files: the development secret key"`
+	SecretKey       string        `env:"EONPRO_SECRET_KEY" secret:"true" help:"at least 32 bytes; root of the token-signing, HMAC and 2FA-secret keys. Required in production; in development one is generated into EONPRO_DATA_DIR/secret.key"`
+	BaseDomain      string        `env:"EONPRO_BASE_DOMAIN" help:"clinics are reached at SLUG.BASE_DOMAIN (e.g. eonpro.app); custom domains are set per clinic"`
+	RateStrict      string        `env:"EONPRO_RATE_LIMIT_STRICT" default:"5/15m" help:"sign-in, 2FA, password reset and phone codes, per IP and route (COUNT/DURATION)"`
+	RateStandard    string        `env:"EONPRO_RATE_LIMIT_STANDARD" default:"60/1m" help:"the authenticated API, per user or API key (COUNT/DURATION)"`
+	RateRelaxed     string        `env:"EONPRO_RATE_LIMIT_RELAXED" default:"200/1m" help:"health and static reads, per IP (COUNT/DURATION)"`
 	HealthToken     string        `env:"EONPRO_HEALTH_TOKEN" secret:"true" help:"bearer token for GET /api/health?full=true"`
 	StripeKey       string        `env:"EONPRO_STRIPE_SECRET_KEY" secret:"true" help:"Stripe secret key (integration: stripe)"`
 	TwilioToken     string        `env:"EONPRO_TWILIO_AUTH_TOKEN" secret:"true" help:"Twilio auth token (integration: twilio)"`
@@ -133,6 +140,12 @@ func (c *Config) Validate() error {
 	if c.SlowQueryMS < 1 || c.MaxBodyBytes < 1 || c.DBMaxConns < 0 || c.ShutdownTimeout <= 0 || c.PurgeInterval < time.Minute {
 		return errors.New("config: EONPRO_SLOW_QUERY_MS and EONPRO_MAX_BODY_BYTES must be positive, EONPRO_DB_MAX_CONNS not negative, EONPRO_SHUTDOWN_TIMEOUT positive and EONPRO_PURGE_INTERVAL at least 1m")
 	}
+	for _, r := range []struct{ name, v string }{{"EONPRO_RATE_LIMIT_STRICT", c.RateStrict},
+		{"EONPRO_RATE_LIMIT_STANDARD", c.RateStandard}, {"EONPRO_RATE_LIMIT_RELAXED", c.RateRelaxed}} {
+		if _, err := parseRate(r.v); err != nil {
+			return fmt.Errorf("config: %s: %w", r.name, err)
+		}
+	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		return errors.New("config: EONPRO_SECRET_KEY must be at least 32 bytes")
 	}
@@ -187,4 +200,26 @@ func maskURL(raw string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+// parseRate reads COUNT/DURATION, such as 5/15m.
+func parseRate(s string) (eonpro.Rate, error) {
+	n, d, ok := strings.Cut(s, "/")
+	count, err := strconv.Atoi(n)
+	if !ok || err != nil || count < 1 {
+		return eonpro.Rate{}, fmt.Errorf("%q is not COUNT/DURATION like 60/1m", s)
+	}
+	period, err := time.ParseDuration(d)
+	if err != nil || period <= 0 {
+		return eonpro.Rate{}, fmt.Errorf("%q is not COUNT/DURATION like 60/1m", s)
+	}
+	return eonpro.Rate{Count: count, Period: period}, nil
+}
+
+// Rates returns the validated rate-limit tiers.
+func (c *Config) Rates() web.Rates {
+	strict, _ := parseRate(c.RateStrict)
+	standard, _ := parseRate(c.RateStandard)
+	relaxed, _ := parseRate(c.RateRelaxed)
+	return web.Rates{Strict: strict, Standard: standard, Relaxed: relaxed}
 }

@@ -27,6 +27,10 @@ Commands:
   serve     run the platform (HTTP server and background jobs)
   migrate   apply database migrations and exit
   version   print the version and commit
+  clinic create --slug S --name N
+            create a clinic and print its id
+  user create --email E --password P [--name N] [--phone P] [--super-admin] [--clinic SLUG --role ROLE]
+            create a user (optionally a member of a clinic) and print its id
 
 Run 'eonpro <command> -h' for the flags of a command. Every flag has an
 EONPRO_* environment variable; see docs/configuration.md.`
@@ -62,6 +66,8 @@ type Main struct {
 	ln      net.Listener
 	serving chan error // receives http.Server.Serve's result
 
+	admin adminFlags
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -85,6 +91,12 @@ func (m *Main) ParseFlags(args []string) error {
 	m.Command = args[0]
 	switch m.Command {
 	case "serve", "migrate", "version":
+	case "clinic", "user":
+		if len(args) < 2 || args[1] != "create" {
+			return usageError{fmt.Sprintf("usage: eonpro %s create [flags]", m.Command)}
+		}
+		m.Command += " create"
+		args = args[1:]
 	default:
 		return usageError{fmt.Sprintf("unknown command %q (try 'eonpro help')", m.Command)}
 	}
@@ -94,6 +106,7 @@ func (m *Main) ParseFlags(args []string) error {
 	if err != nil {
 		return err
 	}
+	m.admin.register(m.Command, fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -128,8 +141,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.openDB(ctx); err != nil {
 		return err
 	}
-	if m.Command == "migrate" {
+	switch m.Command {
+	case "migrate":
 		return m.migrate(ctx)
+	case "clinic create", "user create":
+		if err := m.migrate(ctx); err != nil {
+			return err
+		}
+		return m.runAdmin(ctx)
 	}
 	return m.serve(ctx)
 }

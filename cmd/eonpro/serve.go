@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eonpro/eonpro"
+	"github.com/eonpro/eonpro/inmem"
 	"github.com/eonpro/eonpro/jobs"
 	"github.com/eonpro/eonpro/redis"
 	"github.com/eonpro/eonpro/sqlstore"
@@ -39,7 +40,11 @@ func (m *Main) serve(ctx context.Context) error {
 		return err
 	}
 	m.queue = q
-	m.server = web.NewServer(m.webConfig())
+	cfg, err := m.webConfig()
+	if err != nil {
+		return err
+	}
+	m.server = web.NewServer(cfg)
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
 	}
@@ -62,23 +67,43 @@ func (m *Main) serve(ctx context.Context) error {
 	return nil
 }
 
-func (m *Main) webConfig() web.Config {
+func (m *Main) webConfig() (web.Config, error) {
+	secret, err := m.Config.secretKey(m.log)
+	if err != nil {
+		return web.Config{}, err
+	}
+	notify := sqlstore.NewOutboxNotifier(m.db, m.log)
+	auth, err := sqlstore.NewAuthService(m.db, notify, secret)
+	if err != nil {
+		return web.Config{}, err
+	}
+	var limiter eonpro.RateLimiter = inmem.NewRateLimiter(nil, 100_000)
+	if m.redis != nil {
+		limiter = redis.NewRateLimiter(m.redis, limiter, m.log)
+	}
 	cfg := web.Config{
-		MaxBodyBytes: m.Config.MaxBodyBytes,
-		HealthToken:  m.Config.HealthToken,
-		Logger:       m.log,
-		Registry:     prometheus.NewRegistry(),
-		DBEngine:     string(m.db.Engine()),
-		PingDB:       m.db.Ping,
-		DBPools:      m.poolStats,
-		JobCounts:    m.queue.Counts,
-		Encryption:   "not_configured",
-		Integrations: m.Config.Integrations(),
+		Auth:          auth,
+		Clinics:       sqlstore.NewClinicService(m.db),
+		Users:         sqlstore.NewUserService(m.db, notify, auth),
+		Limiter:       limiter,
+		Rates:         m.Config.Rates(),
+		BaseDomain:    m.Config.BaseDomain,
+		SecureCookies: m.Config.Env == "production",
+		MaxBodyBytes:  m.Config.MaxBodyBytes,
+		HealthToken:   m.Config.HealthToken,
+		Logger:        m.log,
+		Registry:      prometheus.NewRegistry(),
+		DBEngine:      string(m.db.Engine()),
+		PingDB:        m.db.Ping,
+		DBPools:       m.poolStats,
+		JobCounts:     m.queue.Counts,
+		Encryption:    "not_configured",
+		Integrations:  m.Config.Integrations(),
 	}
 	if m.redis != nil {
 		cfg.PingRedis = m.redis.Ping
 	}
-	return cfg
+	return cfg, nil
 }
 
 func (m *Main) poolStats() []web.PoolStat {

@@ -1,0 +1,229 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/eonpro/eonpro"
+	"github.com/eonpro/eonpro/password"
+)
+
+// Authentication limits.
+const (
+	jwtTTL          = 15 * time.Minute
+	lockoutWindow   = 15 * time.Minute
+	lockoutFailures = 5
+	mfaChallengeTTL = 5 * time.Minute
+)
+
+// AuthService implements eonpro.AuthService: passwords, 2FA, sessions,
+// bearer tokens and API keys.
+type AuthService struct {
+	db     *DB
+	notify eonpro.Notifier
+	jwtKey []byte
+	macKey []byte // keys HMACs of lockout subjects, phone numbers and codes
+	sealer *sealer
+}
+
+var _ eonpro.AuthService = (*AuthService)(nil)
+
+// NewAuthService returns the auth service. secret (at least 32 bytes) is
+// the root of the token signing, HMAC and 2FA-secret encryption keys.
+func NewAuthService(db *DB, notify eonpro.Notifier, secret []byte) (*AuthService, error) {
+	if len(secret) < 32 {
+		return nil, fmt.Errorf("auth: secret must be at least 32 bytes")
+	}
+	derive := func(purpose string) []byte {
+		k, err := hkdf.Key(sha256.New, secret, nil, "eonpro "+purpose, 32)
+		if err != nil {
+			panic(err) // only for lengths hkdf cannot produce
+		}
+		return k
+	}
+	sl, err := newSealer(derive("mfa secrets v1"))
+	if err != nil {
+		return nil, err
+	}
+	return &AuthService{db: db, notify: notify, jwtKey: derive("jwt v1"), macKey: derive("mac v1"), sealer: sl}, nil
+}
+
+// mac returns the hex HMAC of a purpose-tagged value: lockout subjects and
+// phone numbers are stored this way, never in the clear.
+func (s *AuthService) mac(purpose, v string) string {
+	h := hmac.New(sha256.New, s.macKey)
+	h.Write([]byte(purpose + "\x00" + v))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+type claims struct {
+	jwt.RegisteredClaims
+	SessionID string `json:"sid"`
+}
+
+func (s *AuthService) signJWT(sessionID, userID string, now time.Time) (string, time.Time, error) {
+	exp := now.Add(jwtTTL)
+	c := claims{SessionID: sessionID, RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: "eonpro", Subject: userID, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp)}}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.jwtKey)
+	return tok, exp, err
+}
+
+func (s *AuthService) parseJWT(tok string) (*claims, error) {
+	var c claims
+	_, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return s.jwtKey, nil },
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer("eonpro"), jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(s.db.Now))
+	if err != nil || c.SessionID == "" {
+		return nil, eonpro.Errorf(eonpro.EUNAUTHN, "The token is invalid or expired.")
+	}
+	return &c, nil
+}
+
+// Authenticate resolves a credential to a principal without a clinic.
+func (s *AuthService) Authenticate(ctx context.Context, cred eonpro.Credential) (*eonpro.Principal, error) {
+	switch {
+	case strings.HasPrefix(cred.BearerToken, apiKeyPrefix):
+		return s.authenticateAPIKey(ctx, cred.BearerToken)
+	case cred.BearerToken != "":
+		c, err := s.parseJWT(cred.BearerToken)
+		if err != nil {
+			return nil, err
+		}
+		return s.liveSession(ctx, selectSessionByID, c.SessionID)
+	case cred.SessionToken != "":
+		return s.liveSession(ctx, selectSessionByHash, hashToken(cred.SessionToken))
+	}
+	return nil, eonpro.Errorf(eonpro.EUNAUTHN, "Sign in first.")
+}
+
+var (
+	selectUserCredentials = Stmt{Name: "select_user_credentials", SQL: `
+SELECT id, password_hash, status FROM users WHERE email_normalized = $1`}
+	insertLoginFailure = Stmt{Name: "insert_login_failure", SQL: `
+INSERT INTO login_failures (subject_hash, at) VALUES ($1, $2)`}
+	selectLoginFailures = Stmt{Name: "select_login_failures", SQL: `
+SELECT count(*), min(at) FROM login_failures WHERE subject_hash = $1 AND at > $2`}
+	deleteLoginFailures = Stmt{Name: "delete_login_failures", SQL: `
+DELETE FROM login_failures WHERE subject_hash = $1`}
+)
+
+// locked returns ERATELIMITED with the wait when subject has failed too
+// often within the window.
+func (s *AuthService) locked(ctx context.Context, subject string) error {
+	now := s.db.Now()
+	var n int
+	var first *time.Time
+	err := s.db.View(ctx, func(tx *Tx) error {
+		return tx.QueryRow(ctx, selectLoginFailures, subject, now.Add(-lockoutWindow)).Scan(&n, &first)
+	})
+	if err != nil {
+		return err
+	}
+	if n < lockoutFailures || first == nil {
+		return nil
+	}
+	return &eonpro.Error{Code: eonpro.ERATELIMITED, Message: "Too many failed attempts. Try again later.",
+		RetryAfter: max(first.Add(lockoutWindow).Sub(now), time.Second)}
+}
+
+func (s *AuthService) recordFailure(ctx context.Context, subject string) error {
+	return s.db.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, insertLoginFailure, subject, s.db.Now())
+		return err
+	})
+}
+
+var errBadLogin = eonpro.Errorf(eonpro.EUNAUTHN, "The e-mail or password is wrong.")
+
+// Login checks an e-mail and password, then starts a session or an MFA
+// challenge. Unknown e-mails cost the same password hash as known ones.
+func (s *AuthService) Login(ctx context.Context, email, pw string, meta eonpro.RequestMeta) (*eonpro.LoginResult, error) {
+	email = NormalizeEmail(email)
+	subject := s.mac("login", email)
+	if err := s.locked(ctx, subject); err != nil {
+		return nil, err
+	}
+	var userID, hash, status string
+	err := s.db.View(ctx, func(tx *Tx) error {
+		return tx.QueryRow(ctx, selectUserCredentials, email).Scan(&userID, &hash, &status)
+	})
+	if err != nil && err != ErrNoRows {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	ok := false
+	if err == nil && hash != "" {
+		ok, _ = password.Verify(pw, hash)
+	} else {
+		password.VerifyDummy(pw)
+	}
+	if !ok || status != eonpro.UserActive {
+		if err := s.recordFailure(ctx, subject); err != nil {
+			return nil, fmt.Errorf("login: %w", err)
+		}
+		return nil, errBadLogin
+	}
+	var res *eonpro.LoginResult
+	err = s.db.InTx(ctx, func(tx *Tx) error {
+		if _, err := tx.Exec(ctx, deleteLoginFailures, subject); err != nil {
+			return err
+		}
+		res, err = s.afterFirstFactor(ctx, tx, userID, meta)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	return res, nil
+}
+
+// afterFirstFactor issues an MFA challenge to enrolled users, and a
+// session to everyone else (limited to enrolling when a clinic of theirs
+// requires 2FA).
+func (s *AuthService) afterFirstFactor(ctx context.Context, tx *Tx, userID string, meta eonpro.RequestMeta) (*eonpro.LoginResult, error) {
+	u, err := findUser(ctx, tx, selectUserByID, userID)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := memberships(ctx, tx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.MFAEnrolled {
+		tok, err := s.issueToken(ctx, tx, tokenMFAChallenge, u.ID, "", mfaChallengeTTL)
+		if err != nil {
+			return nil, err
+		}
+		return &eonpro.LoginResult{MFARequired: true, MFAToken: tok}, nil
+	}
+	pol, err := policyFor(ctx, tx, ms)
+	if err != nil {
+		return nil, err
+	}
+	return s.createSession(ctx, tx, u, ms, pol, pol.mfaRequired, meta)
+}
+
+// Refresh issues a new bearer token for the principal's live session.
+func (s *AuthService) Refresh(ctx context.Context) (*eonpro.LoginResult, error) {
+	p := eonpro.PrincipalFromContext(ctx)
+	if p == nil || p.SessionID == "" {
+		return nil, eonpro.Errorf(eonpro.EUNAUTHN, "Only sessions can be refreshed.")
+	}
+	tok, exp, err := s.signJWT(p.SessionID, p.UserID, s.db.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &eonpro.LoginResult{SessionID: p.SessionID, Token: tok, ExpiresAt: exp, MFAPending: p.MFAPending}, nil
+}
+
+// constantEqual compares two secrets in constant time.
+func constantEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
