@@ -29,7 +29,8 @@ func (w *PurgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
 		return err
 	}
 	if w.log != nil {
-		w.log.Info("purged expired", "sessions", res.Sessions, "tokens", res.Tokens)
+		w.log.Info("purged expired", "sessions", res.Sessions, "tokens", res.Tokens,
+			"phone_codes", res.PhoneCodes, "login_failures", res.LoginFailures)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -21,6 +22,12 @@ func Open(url string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse redis URL: %w", err)
 	}
+	// Rate limits sit in every request: let the request's deadline bound
+	// Redis calls, and fail over to the in-process limiter quickly.
+	opts.ContextTimeoutEnabled = true
+	opts.DialTimeout = time.Second
+	opts.ReadTimeout = 500 * time.Millisecond
+	opts.WriteTimeout = 500 * time.Millisecond
 	return &Client{rdb: goredis.NewClient(opts)}, nil
 }
 

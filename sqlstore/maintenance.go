@@ -24,6 +24,12 @@ WHERE expires_at < $1
 	purgeTokens = Stmt{Name: "purge_one_time_tokens", SQL: `
 DELETE FROM one_time_tokens
 WHERE expires_at < $1`}
+	purgePhoneCodes = Stmt{Name: "purge_phone_codes", SQL: `
+DELETE FROM phone_codes
+WHERE expires_at < $1`}
+	purgeLoginFailures = Stmt{Name: "purge_login_failures", SQL: `
+DELETE FROM login_failures
+WHERE at < $1`}
 )
 
 // PurgeExpired deletes dead sessions and expired one-time tokens.
@@ -35,7 +41,14 @@ func (s *MaintenanceService) PurgeExpired(ctx context.Context) (eonpro.PurgeResu
 		if res.Sessions, err = tx.Exec(ctx, purgeSessions, now); err != nil {
 			return err
 		}
-		res.Tokens, err = tx.Exec(ctx, purgeTokens, now)
+		if res.Tokens, err = tx.Exec(ctx, purgeTokens, now); err != nil {
+			return err
+		}
+		if res.PhoneCodes, err = tx.Exec(ctx, purgePhoneCodes, now); err != nil {
+			return err
+		}
+		// Failures older than the lockout window no longer count.
+		res.LoginFailures, err = tx.Exec(ctx, purgeLoginFailures, now.Add(-lockoutWindow))
 		return err
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -29,6 +30,11 @@ INSERT INTO sessions (
     expires_at,
     revoked_at
 ) VALUES ($1, $2, $3, $4, $4, $5, $6, $7)`}
+	insertPhoneCode = sqlstore.Stmt{Name: "test_insert_phone_code", SQL: `
+INSERT INTO phone_codes (id, phone_hash, code_hash, created_at, expires_at)
+VALUES ($1, 'p', 'c', $2, $3)`}
+	insertLoginFailure = sqlstore.Stmt{Name: "test_insert_login_failure", SQL: `
+INSERT INTO login_failures (subject_hash, at) VALUES ($1, $2)`}
 	sessionIDs = sqlstore.Stmt{Name: "test_session_ids", SQL: `SELECT id FROM sessions ORDER BY id`}
 	tokenIDs   = sqlstore.Stmt{Name: "test_token_ids", SQL: `SELECT id FROM one_time_tokens ORDER BY id`}
 )
@@ -93,6 +99,16 @@ func TestMaintenancePurgeExpired(t *testing.T) {
 						return err
 					}
 				}
+				for i, exp := range []time.Time{now.Add(-time.Minute), now.Add(5 * time.Minute)} {
+					if _, err := tx.Exec(ctx, insertPhoneCode, fmt.Sprint("code-", i), now.Add(-time.Hour), exp); err != nil {
+						return err
+					}
+				}
+				for _, at := range []time.Time{now.Add(-16 * time.Minute), now.Add(-time.Minute)} {
+					if _, err := tx.Exec(ctx, insertLoginFailure, "subject", at); err != nil {
+						return err
+					}
+				}
 				return nil
 			})
 			if err != nil {
@@ -104,7 +120,7 @@ func TestMaintenancePurgeExpired(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			diff(t, "first PurgeExpired", eonpro.PurgeResult{Sessions: 4, Tokens: 2}, got)
+			diff(t, "first PurgeExpired", eonpro.PurgeResult{Sessions: 4, Tokens: 2, PhoneCodes: 1, LoginFailures: 1}, got)
 			diff(t, "sessions left", []string{"live", "live-1us"}, ids(t, db, sessionIDs))
 			diff(t, "tokens left", []string{"live", "used"}, ids(t, db, tokenIDs))
 

@@ -202,3 +202,52 @@ func waitForLog(t *testing.T, r io.Reader, msg string) string {
 		return ""
 	}
 }
+
+// runCmd runs one operator command in process and returns its output.
+func runCmd(t *testing.T, kv map[string]string, args ...string) (string, error) {
+	t.Helper()
+	m := NewMain()
+	var out bytes.Buffer
+	m.Getenv, m.Stdout, m.Stderr = env(kv), &out, io.Discard
+	if err := m.ParseFlags(args); err != nil {
+		return "", err
+	}
+	defer m.Close()
+	err := m.Run(context.Background())
+	return strings.TrimSpace(out.String()), err
+}
+
+func TestAdminCommands(t *testing.T) {
+	for _, e := range sqltest.Engines(t) {
+		t.Run(string(e), func(t *testing.T) {
+			kv := map[string]string{"EONPRO_DATABASE_URL": sqltest.URL(t, e)}
+			id, err := runCmd(t, kv, "clinic", "create", "--slug", "sunrise", "--name", "Sunrise Health")
+			if err != nil || len(id) != 36 {
+				t.Fatalf("clinic create: %q %v", id, err)
+			}
+			if _, err := runCmd(t, kv, "clinic", "create", "--slug", "sunrise", "--name", "Again"); err == nil || !strings.Contains(err.Error(), "slug") {
+				t.Errorf("duplicate slug: %v", err)
+			}
+			if _, err := runCmd(t, kv, "clinic", "create", "--slug", "Bad Slug", "--name", "x"); err == nil || !strings.Contains(err.Error(), "slug") {
+				t.Errorf("bad slug: %v", err)
+			}
+			uid, err := runCmd(t, kv, "user", "create", "--email", "ada@sunrise.test", "--password", "correct horse battery staple",
+				"--name", "Ada", "--clinic", "sunrise", "--role", "admin")
+			if err != nil || len(uid) != 36 {
+				t.Fatalf("user create: %q %v", uid, err)
+			}
+			if _, err := runCmd(t, kv, "user", "create", "--email", "x@sunrise.test", "--password", "password1234"); err == nil || !strings.Contains(err.Error(), "password") {
+				t.Errorf("common password: %v", err)
+			}
+			if _, err := runCmd(t, kv, "user", "create", "--email", "y@sunrise.test", "--password", "correct horse battery staple", "--clinic", "sunrise"); exitCode(err) != 2 {
+				t.Errorf("--clinic without --role: %v", err)
+			}
+			if _, err := runCmd(t, kv, "user", "create", "--email", "z@sunrise.test", "--password", "correct horse battery staple", "--clinic", "nope", "--role", "staff"); err == nil {
+				t.Error("unknown clinic accepted")
+			}
+			if _, err := runCmd(t, kv, "user", "create", "--email", "ADA@sunrise.test", "--password", "correct horse battery staple"); err == nil {
+				t.Error("e-mail taken case-insensitively accepted")
+			}
+		})
+	}
+}
