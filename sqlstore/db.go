@@ -112,6 +112,13 @@ func (db *DB) openSQLite(path string) error {
 		}
 	}
 	db.path = path
+	// The file holds PHI: create it readable by the owner only; SQLite
+	// gives its -wal and -shm files the same mode.
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	f.Close()
 	const common = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
 	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_txlock=immediate&"+common)
 	if err != nil {

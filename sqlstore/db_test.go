@@ -2,9 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +181,26 @@ func TestStats(t *testing.T) {
 			}
 			diff(t, "Stats Max", tt.want, got)
 		})
+	}
+}
+
+func TestSQLiteFileMode(t *testing.T) {
+	path := strings.TrimPrefix(sqltest.URL(t, sqlstore.SQLite), "sqlite:")
+	db2, err := sqlstore.Open(context.Background(), sqlstore.Options{URL: "sqlite:" + path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if _, err := db2.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			t.Errorf("%s has mode %o, want no group or other access", filepath.Base(p), mode)
+		}
 	}
 }
