@@ -165,6 +165,11 @@ func (s *AuthService) VerifyMFA(ctx context.Context, mfaToken, code string, meta
 		if _, err := s.useToken(ctx, tx, mfaToken, tokenMFAChallenge); err != nil {
 			return err
 		}
+		// As for passwords, a success clears the count: earlier typos
+		// must not lock the user out with their next one.
+		if _, err := tx.Exec(ctx, deleteLoginFailures, subject); err != nil {
+			return err
+		}
 		u, err := findUser(ctx, tx, selectUserByID, userID)
 		if err != nil {
 			return err

@@ -152,10 +152,11 @@ func (s *AuthService) liveSession(ctx context.Context, stmt Stmt, key any) (*eon
 	return &p, nil
 }
 
-// FindSessions lists the principal's live sessions.
+// FindSessions lists the principal's live sessions. API keys have none:
+// their creator's are not theirs to see.
 func (s *AuthService) FindSessions(ctx context.Context) ([]*eonpro.Session, error) {
 	p := eonpro.PrincipalFromContext(ctx)
-	if p == nil || p.UserID == "" {
+	if p == nil || p.SessionID == "" {
 		return nil, eonpro.Errorf(eonpro.EUNAUTHN, "Sign in first.")
 	}
 	out := []*eonpro.Session{}
@@ -181,10 +182,11 @@ func (s *AuthService) FindSessions(ctx context.Context) ([]*eonpro.Session, erro
 	return out, nil
 }
 
-// RevokeSession revokes one of the principal's own sessions.
+// RevokeSession revokes one of the principal's own sessions. API keys may
+// not: a key must not sign its creator out.
 func (s *AuthService) RevokeSession(ctx context.Context, id string) error {
 	p := eonpro.PrincipalFromContext(ctx)
-	if p == nil || p.UserID == "" {
+	if p == nil || p.SessionID == "" {
 		return eonpro.Errorf(eonpro.EUNAUTHN, "Sign in first.")
 	}
 	return s.db.InTx(ctx, func(tx *Tx) error {

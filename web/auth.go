@@ -64,7 +64,10 @@ func (s *Server) writeLogin(w http.ResponseWriter, res *eonpro.LoginResult) {
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
-	var in struct{ Email, Password string }
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -118,7 +121,9 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleForgotPassword(w http.ResponseWriter, r *http.Request) error {
-	var in struct{ Email string }
+	var in struct {
+		Email string `json:"email"`
+	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -133,7 +138,10 @@ func (s *Server) handleForgotPassword(w http.ResponseWriter, r *http.Request) er
 }
 
 func (s *Server) handleResetPassword(w http.ResponseWriter, r *http.Request) error {
-	var in struct{ Token, Password string }
+	var in struct {
+		Token    string `json:"token"`
+		Password string `json:"password"`
+	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -148,7 +156,9 @@ func (s *Server) handleResetPassword(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) handleOTPSend(w http.ResponseWriter, r *http.Request) error {
-	var in struct{ Phone string }
+	var in struct {
+		Phone string `json:"phone"`
+	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -163,7 +173,10 @@ func (s *Server) handleOTPSend(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleOTPVerify(w http.ResponseWriter, r *http.Request) error {
-	var in struct{ Phone, Code string }
+	var in struct {
+		Phone string `json:"phone"`
+		Code  string `json:"code"`
+	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}

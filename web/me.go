@@ -84,7 +84,9 @@ func (s *Server) handleEnrollTOTP(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) error {
-	var in struct{ Code string }
+	var in struct {
+		Code string `json:"code"`
+	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -100,7 +102,10 @@ func (s *Server) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) handleDisableMFA(w http.ResponseWriter, r *http.Request) error {
-	var in struct{ Password, Code string }
+	var in struct {
+		Password string `json:"password"`
+		Code     string `json:"code"`
+	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
