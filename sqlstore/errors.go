@@ -35,6 +35,11 @@ func (db *DB) mapError(err error) error {
 	if errors.As(err, &pe) && pe.Code == "23505" {
 		return conflict(err)
 	}
+	if errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05") {
+		// character_not_in_repertoire: a NUL byte, which PostgreSQL text
+		// cannot hold (SQLite can; both answer the same way through here).
+		return fmt.Errorf("%w: %w", eonpro.Errorf(eonpro.EINVALID, "The input contains a character that is not allowed."), err)
+	}
 	var se *sqlite.Error
 	if errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 		return conflict(err)

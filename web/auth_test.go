@@ -462,3 +462,29 @@ func TestRefresh(t *testing.T) {
 		}
 	})
 }
+
+// TestNULBytes: PostgreSQL text cannot hold NUL; input carrying one gets a
+// 4xx on both engines, never a 500.
+func TestNULBytes(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *idEnv) {
+		e.clinic("alpha")
+		e.user("admin@alpha.test", false, "alpha", eonpro.RoleAdmin)
+		tok := e.login("admin@alpha.test")
+		for _, c := range []struct {
+			method, path string
+			body         any
+			hdr          []string
+		}{
+			{"POST", "/api/v1/auth/login", `{"email":"a\u0000@alpha.test","password":"x"}`, nil},
+			{"POST", "/api/v1/auth/password/forgot", `{"email":"a\u0000@alpha.test"}`, nil},
+			{"POST", "/api/v1/api-keys", `{"name":"k\u0000","permissions":["clinic:read"]}`, bearer(tok)},
+			{"DELETE", "/api/v1/me/sessions/a%00b", nil, bearer(tok)},
+			{"DELETE", "/api/v1/api-keys/a%00b", nil, bearer(tok)},
+		} {
+			res := e.do(c.method, c.path, c.body, c.hdr...)
+			if res.Status < 400 || res.Status >= 500 {
+				t.Errorf("%s %s: %d %s", c.method, c.path, res.Status, res.Raw)
+			}
+		}
+	})
+}

@@ -83,6 +83,11 @@ func decodeJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
+	if err == nil && hasNUL(reflect.ValueOf(v)) {
+		// PostgreSQL text cannot hold NUL and no field needs it: refuse it
+		// here so both engines answer the same.
+		return eonpro.Errorf(eonpro.EBADREQUEST, "The request body contains a NUL character.")
+	}
 	if err == nil {
 		_, extra := dec.Token()
 		var tooLarge *http.MaxBytesError
@@ -130,4 +135,33 @@ func jsonKind(t reflect.Type) string {
 		return "an array"
 	}
 	return "an object"
+}
+
+// hasNUL reports whether any string reachable from v contains a NUL byte.
+func hasNUL(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.String:
+		return strings.ContainsRune(v.String(), 0)
+	case reflect.Pointer, reflect.Interface:
+		return !v.IsNil() && hasNUL(v.Elem())
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if hasNUL(v.Field(i)) {
+				return true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if hasNUL(v.Index(i)) {
+				return true
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if hasNUL(it.Key()) || hasNUL(it.Value()) {
+				return true
+			}
+		}
+	}
+	return false
 }
