@@ -4,6 +4,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/eonpro/eonpro"
+	"github.com/eonpro/eonpro/phi"
 	"github.com/eonpro/eonpro/sqlstore"
 )
 
@@ -26,16 +28,29 @@ import (
 type Config struct {
 	// PurgeInterval is how often expired sessions and tokens are purged.
 	PurgeInterval time.Duration
+	// CheckpointInterval is how often the audit chain heads are signed.
+	CheckpointInterval time.Duration
 	// Workers is the number of jobs run at once on the default queue.
 	Workers int
 	// Poll is how often workers look for new jobs (SQLite always polls).
-	Poll   time.Duration
-	Logger *slog.Logger
+	Poll time.Duration
+	// KeyRefresh is how long key rings take to see a new key version
+	// (phi.DefaultRefresh); re-encryption looks again after it.
+	KeyRefresh time.Duration
+	// ReencryptBatch is the number of values re-encrypted per transaction.
+	ReencryptBatch int
+	Logger         *slog.Logger
 }
 
 // Services are what the workers call.
 type Services struct {
 	Maintenance eonpro.MaintenanceService
+	// Keys re-encrypts PHI after key rotation; without it the queue runs
+	// no phi_reencrypt jobs.
+	Keys eonpro.KeyService
+	// Audit signs the audit chain heads; without it the queue writes no
+	// audit checkpoints.
+	Audit eonpro.AuditService
 }
 
 // Queue is the job client of one database. Exactly one of pg and lite is set.
@@ -80,9 +95,25 @@ func New(db *sqlstore.DB, cfg Config, svc Services) (*Queue, error) {
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
 	}
+	if cfg.KeyRefresh <= 0 {
+		cfg.KeyRefresh = phi.DefaultRefresh
+	}
+	if cfg.ReencryptBatch <= 0 {
+		cfg.ReencryptBatch = reencryptBatch
+	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &PurgeWorker{svc: svc.Maintenance, log: cfg.Logger}); err != nil {
 		return nil, err
+	}
+	if svc.Keys != nil {
+		log := cfg.Logger
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		w := &ReencryptWorker{svc: svc.Keys, log: log, settle: cfg.KeyRefresh, batch: cfg.ReencryptBatch}
+		if err := river.AddWorkerSafely(workers, w); err != nil {
+			return nil, err
+		}
 	}
 	rc := &river.Config{
 		Logger:            cfg.Logger,
@@ -95,6 +126,16 @@ func New(db *sqlstore.DB, cfg Config, svc Services) (*Queue, error) {
 			func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil },
 			&river.PeriodicJobOpts{ID: "purge_expired", RunOnStart: true},
 		)},
+	}
+	if svc.Audit != nil {
+		if err := river.AddWorkerSafely(workers, &CheckpointWorker{svc: svc.Audit, log: cfg.Logger}); err != nil {
+			return nil, err
+		}
+		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(
+			river.PeriodicInterval(cmp.Or(cfg.CheckpointInterval, 15*time.Minute)),
+			func() (river.JobArgs, *river.InsertOpts) { return CheckpointArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "audit_checkpoint", RunOnStart: true},
+		))
 	}
 	q := &Queue{db: db}
 	var err error

@@ -41,6 +41,9 @@ type Options struct {
 	SlowQuery time.Duration
 	Logger    *slog.Logger
 	Clock     eonpro.Clock
+	// AuditFallback is the JSON-lines file that receives audit events the
+	// database could not store; "" only logs them.
+	AuditFallback string
 }
 
 // DB is a handle on one database. It is safe for concurrent use.
@@ -52,9 +55,10 @@ type DB struct {
 	read  *sql.DB // SQLite: read-only pool
 	pool  *pgxpool.Pool
 
-	now  eonpro.Clock
-	log  *slog.Logger
-	slow time.Duration
+	now   eonpro.Clock
+	log   *slog.Logger
+	slow  time.Duration
+	audit auditSink
 }
 
 // ParseURL splits a database URL into its engine and the driver's address.
@@ -88,6 +92,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{engine: engine, now: opts.Clock, log: opts.Logger, slow: opts.SlowQuery}
+	db.audit.fallback = opts.AuditFallback
 	if db.now == nil {
 		db.now = eonpro.SystemClock
 	}

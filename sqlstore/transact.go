@@ -58,6 +58,7 @@ func (db *DB) transact(ctx context.Context, clinicID string, readOnly bool, fn f
 	for attempt := 1; ; attempt++ {
 		err = db.attempt(ctx, clinicID, readOnly, fn)
 		if attempt == maxAttempts || !isTransient(err, readOnly) {
+			db.auditFailed(ctx, err)
 			return err
 		}
 		wait := baseBackoff << (attempt - 1)
@@ -88,7 +89,13 @@ func (db *DB) attempt(ctx context.Context, clinicID string, readOnly bool, fn fu
 	if err = fn(tx); err != nil {
 		return err
 	}
-	return db.mapError(tx.commit(ctx))
+	if err = db.mapError(tx.commit(ctx)); err != nil {
+		return err
+	}
+	for _, f := range tx.onCommit {
+		f(ctx)
+	}
+	return nil
 }
 
 func (db *DB) begin(ctx context.Context, clinicID string, readOnly bool) (*Tx, error) {

@@ -34,6 +34,8 @@ type Tx struct {
 	sql      *sql.Tx
 	pg       pgx.Tx
 	clinicID string
+	// onCommit runs after a successful commit (audit alerts).
+	onCommit []func(context.Context)
 }
 
 // ClinicID returns the clinic the transaction is scoped to ("" for platform

@@ -3,6 +3,8 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -51,6 +53,9 @@ type idEnv struct {
 	// clinics by slug, users by e-mail
 	clinics map[string]*eonpro.Clinic
 	users   map[string]*eonpro.User
+	// audit is the audit service; patients its patient lookup.
+	audit    *sqlstore.AuditService
+	patients *patientMap
 }
 
 // eachEngine runs fn per engine with a fresh environment.
@@ -73,6 +78,13 @@ func newIDEnv(t *testing.T, engine sqlstore.Engine, rates Rates) *idEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, signing, _ := ed25519.GenerateKey(rand.Reader)
+	patients := &patientMap{ids: map[string]string{}}
+	audit, err := sqlstore.NewAuditService(db, sqlstore.AuditOptions{Notifier: notify, Patients: patients,
+		SigningKey: signing, CheckpointDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rates == (Rates{}) {
 		big := eonpro.Rate{Count: 100000, Period: time.Minute}
 		rates = Rates{Strict: big, Standard: big, Relaxed: big}
@@ -81,12 +93,34 @@ func newIDEnv(t *testing.T, engine sqlstore.Engine, rates Rates) *idEnv {
 		Logger: log, DBEngine: string(engine), PingDB: db.Ping,
 		Auth: auth, Clinics: sqlstore.NewClinicService(db), Users: sqlstore.NewUserService(db, notify, auth),
 		Limiter: inmem.NewRateLimiter(c.Now, 0), Rates: rates, BaseDomain: "eonpro.test",
+		Audit: audit,
 	})
 	s.SetReady(true)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	return &idEnv{t: t, db: db, srv: srv, clock: c, notify: notify, log: logs,
-		clinics: map[string]*eonpro.Clinic{}, users: map[string]*eonpro.User{}}
+		clinics: map[string]*eonpro.Clinic{}, users: map[string]*eonpro.User{}, audit: audit, patients: patients}
+}
+
+// patientMap is the tests' patient lookup until patient records exist.
+type patientMap struct {
+	mu  sync.Mutex
+	ids map[string]string // clinic id + "/" + user id → patient id
+}
+
+func (p *patientMap) set(clinicID, userID, patientID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ids[clinicID+"/"+userID] = patientID
+}
+
+func (p *patientMap) FindPatientIDByUser(_ context.Context, clinicID, userID string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if id, ok := p.ids[clinicID+"/"+userID]; ok {
+		return id, nil
+	}
+	return "", eonpro.Errorf(eonpro.ENOTFOUND, "You have no patient record in this clinic.")
 }
 
 type lockedWriter struct {

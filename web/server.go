@@ -46,6 +46,8 @@ type Config struct {
 	Auth    eonpro.AuthService
 	Clinics eonpro.ClinicService
 	Users   eonpro.UserService
+	// Audit reads, verifies and exports the audit trail.
+	Audit eonpro.AuditService
 	// Limiter counts requests for the rate-limit tiers in Rates.
 	Limiter eonpro.RateLimiter
 	Rates   Rates
@@ -117,6 +119,7 @@ func (s *Server) routes() {
 	s.clinicRoutes()
 	s.memberRoutes()
 	s.apiKeyRoutes()
+	s.auditRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, eonpro.Errorf(eonpro.ENOTFOUND, "Not found."))
 	})

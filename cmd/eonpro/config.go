@@ -32,8 +32,12 @@ type Config struct {
 	MaxBodyBytes    int64         `env:"EONPRO_MAX_BODY_BYTES" default:"1048576" help:"largest accepted request body (413 beyond)"`
 	ShutdownTimeout time.Duration `env:"EONPRO_SHUTDOWN_TIMEOUT" default:"30s" help:"how long in-flight requests and jobs get to finish on SIGTERM"`
 	PurgeInterval   time.Duration `env:"EONPRO_PURGE_INTERVAL" default:"1h" help:"how often expired sessions and tokens are purged"`
-	DataDir         string        `env:"EONPRO_DATA_DIR" default:"data" help:"directory for local files: the development secret key"`
+	DataDir         string        `env:"EONPRO_DATA_DIR" default:"data" help:"directory for local files: the development secret and master keys"`
 	SecretKey       string        `env:"EONPRO_SECRET_KEY" secret:"true" help:"at least 32 bytes; root of the token-signing, HMAC and 2FA-secret keys. Required in production; in development one is generated into EONPRO_DATA_DIR/secret.key"`
+	MasterKey       string        `env:"EONPRO_MASTER_KEY" secret:"true" help:"base64 of 32 random bytes (openssl rand -base64 32): the master key that wraps every clinic's PHI data keys. Production needs this, EONPRO_MASTER_KEY_FILE or EONPRO_KMS_KEY_ID; in development one is generated into EONPRO_DATA_DIR/master.key"`
+	MasterKeyFile   string        `env:"EONPRO_MASTER_KEY_FILE" help:"file holding the master key as base64 of 32 bytes (a mounted secret)"`
+	KMSKeyID        string        `env:"EONPRO_KMS_KEY_ID" help:"AWS KMS key id, ARN or alias that wraps the clinic data keys instead of a local master key; region EONPRO_AWS_REGION, credentials from the AWS default chain"`
+	KMSEndpoint     string        `env:"EONPRO_KMS_ENDPOINT" help:"KMS endpoint URL, for a local KMS (tests, LocalStack)"`
 	BaseDomain      string        `env:"EONPRO_BASE_DOMAIN" help:"clinics are reached at SLUG.BASE_DOMAIN (e.g. eonpro.app); custom domains are set per clinic"`
 	RateStrict      string        `env:"EONPRO_RATE_LIMIT_STRICT" default:"5/15m" help:"sign-in, 2FA, password reset and phone codes, per IP and route (COUNT/DURATION)"`
 	RateStandard    string        `env:"EONPRO_RATE_LIMIT_STANDARD" default:"60/1m" help:"the authenticated API, per user or API key (COUNT/DURATION)"`
@@ -45,6 +49,11 @@ type Config struct {
 	AWSRegion       string        `env:"EONPRO_AWS_REGION" help:"AWS region for S3, SES and KMS (integration: aws)"`
 	OpenAIKey       string        `env:"EONPRO_OPENAI_API_KEY" secret:"true" help:"OpenAI API key (integration: openai)"`
 	ZoomSecret      string        `env:"EONPRO_ZOOM_CLIENT_SECRET" secret:"true" help:"Zoom OAuth client secret (integration: zoom)"`
+
+	AuditFallback           string        `env:"EONPRO_AUDIT_FALLBACK" help:"JSON-lines file that receives audit events the database could not store (the request fails either way); default EONPRO_DATA_DIR/audit-fallback.jsonl"`
+	AuditSigningKeyFile     string        `env:"EONPRO_AUDIT_SIGNING_KEY_FILE" help:"PEM (PKCS #8) Ed25519 private key that signs audit checkpoints, kept outside the database (openssl genpkey -algorithm ed25519). Required in production; in development one is generated into EONPRO_DATA_DIR/audit-signing.key"`
+	AuditCheckpointDir      string        `env:"EONPRO_AUDIT_CHECKPOINT_DIR" help:"directory the signed audit checkpoints are written to, on storage the database's administrators cannot rewrite; default EONPRO_DATA_DIR/audit-checkpoints"`
+	AuditCheckpointInterval time.Duration `env:"EONPRO_AUDIT_CHECKPOINT_INTERVAL" default:"15m" help:"how often the audit chain heads are signed into a checkpoint (at least 1m)"`
 }
 
 // Integrations tells, per outside service, whether it is configured.
@@ -149,17 +158,29 @@ func (c *Config) Validate() error {
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		return errors.New("config: EONPRO_SECRET_KEY must be at least 32 bytes")
 	}
+	if err := c.validateMasterKey(); err != nil {
+		return err
+	}
+	if err := c.validateAudit(); err != nil {
+		return err
+	}
 	if c.Env != "production" {
 		return nil
 	}
 	if c.SecretKey == "" {
 		return errors.New("config: EONPRO_SECRET_KEY is required when EONPRO_ENV=production")
 	}
+	if c.MasterKey == "" && c.MasterKeyFile == "" && c.KMSKeyID == "" {
+		return errors.New("config: EONPRO_MASTER_KEY (or EONPRO_MASTER_KEY_FILE or EONPRO_KMS_KEY_ID) is required when EONPRO_ENV=production")
+	}
 	if engine == sqlstore.Postgres && !c.AllowInsecureDB {
 		u, _ := url.Parse(c.DatabaseURL)
 		if mode := u.Query().Get("sslmode"); mode == "disable" || mode == "allow" {
 			return fmt.Errorf("config: EONPRO_DATABASE_URL has sslmode=%s, which sends PHI unencrypted; use sslmode=verify-full or set EONPRO_ALLOW_INSECURE_DB=1", mode)
 		}
+	}
+	if c.AuditSigningKeyFile == "" {
+		return errors.New("config: EONPRO_AUDIT_SIGNING_KEY_FILE is required when EONPRO_ENV=production")
 	}
 	return nil
 }

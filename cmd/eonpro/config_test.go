@@ -55,6 +55,8 @@ func TestLoadConfig(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	secret := strings.Repeat("k", 32)
+	master := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" // base64 of 32 bytes
+	auditKey := "/run/secrets/audit-signing.key"
 	for _, tt := range []struct {
 		name string
 		env  map[string]string
@@ -62,9 +64,13 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"OK", nil, ""},
 		{"OKPostgres", map[string]string{"EONPRO_DATABASE_URL": "postgres://u:p@db/eonpro"}, ""},
-		{"OKProduction", map[string]string{"EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret,
+		{"OKProduction", map[string]string{"EONPRO_AUDIT_SIGNING_KEY_FILE": auditKey, "EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret, "EONPRO_MASTER_KEY": master,
 			"EONPRO_DATABASE_URL": "postgres://u:p@db/eonpro?sslmode=verify-full"}, ""},
-		{"OKProductionInsecureAllowed", map[string]string{"EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret,
+		{"OKProductionKMS", map[string]string{"EONPRO_AUDIT_SIGNING_KEY_FILE": auditKey, "EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret,
+			"EONPRO_KMS_KEY_ID": "alias/eonpro", "EONPRO_DATABASE_URL": "postgres://u:p@db/eonpro?sslmode=verify-full"}, ""},
+		{"OKProductionKeyFile", map[string]string{"EONPRO_AUDIT_SIGNING_KEY_FILE": auditKey, "EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret,
+			"EONPRO_MASTER_KEY_FILE": "/run/secrets/master.key"}, ""},
+		{"OKProductionInsecureAllowed", map[string]string{"EONPRO_AUDIT_SIGNING_KEY_FILE": auditKey, "EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret, "EONPRO_MASTER_KEY": master,
 			"EONPRO_DATABASE_URL": "postgres://db/eonpro?sslmode=disable", "EONPRO_ALLOW_INSECURE_DB": "1"}, ""},
 		{"ErrEnv", map[string]string{"EONPRO_ENV": "prod"}, "EONPRO_ENV"},
 		{"ErrDatabaseURL", map[string]string{"EONPRO_DATABASE_URL": "mysql://x"}, "EONPRO_DATABASE_URL"},
@@ -72,8 +78,15 @@ func TestConfigValidate(t *testing.T) {
 		{"ErrLogLevel", map[string]string{"EONPRO_LOG_LEVEL": "loud"}, "EONPRO_LOG_LEVEL"},
 		{"ErrShortSecret", map[string]string{"EONPRO_SECRET_KEY": "short"}, "EONPRO_SECRET_KEY"},
 		{"ErrProductionNoSecret", map[string]string{"EONPRO_ENV": "production"}, "EONPRO_SECRET_KEY is required"},
-		{"ErrProductionSSLDisable", map[string]string{"EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret,
+		{"ErrProductionSSLDisable", map[string]string{"EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret, "EONPRO_MASTER_KEY": master,
 			"EONPRO_DATABASE_URL": "postgres://db/eonpro?sslmode=disable"}, "EONPRO_ALLOW_INSECURE_DB"},
+		{"ErrProductionNoMasterKey", map[string]string{"EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret}, "EONPRO_MASTER_KEY"},
+		{"ErrMasterKeyNot32Bytes", map[string]string{"EONPRO_MASTER_KEY": "c2hvcnQ="}, "EONPRO_MASTER_KEY must be"},
+		{"ErrTwoMasterKeys", map[string]string{"EONPRO_MASTER_KEY": master, "EONPRO_KMS_KEY_ID": "alias/eonpro"}, "only one of"},
+		{"ErrKMSEndpointAlone", map[string]string{"EONPRO_KMS_ENDPOINT": "http://127.0.0.1:4566"}, "EONPRO_KMS_KEY_ID"},
+		{"ErrProductionNoAuditKey", map[string]string{"EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret, "EONPRO_MASTER_KEY": master},
+			"EONPRO_AUDIT_SIGNING_KEY_FILE is required"},
+		{"ErrAuditCheckpointInterval", map[string]string{"EONPRO_AUDIT_CHECKPOINT_INTERVAL": "30s"}, "EONPRO_AUDIT_CHECKPOINT_INTERVAL"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := loadConfig(env(tt.env), nil)
@@ -100,6 +113,7 @@ func TestConfigLogValueMasksSecrets(t *testing.T) {
 		"EONPRO_SECRET_KEY":        "signingSecret789signingSecret789",
 		"EONPRO_HEALTH_TOKEN":      "healthSecret000",
 		"EONPRO_STRIPE_SECRET_KEY": "sk_test_stripeSecret",
+		"EONPRO_MASTER_KEY":        "bWFzdGVyU2VjcmV0bWFzdGVyU2VjcmV0bWFzdGVyU2U=",
 	}), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +121,7 @@ func TestConfigLogValueMasksSecrets(t *testing.T) {
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting", "config", c)
 	out := buf.String()
-	for _, secret := range []string{"pgSecret123", "redisSecret456", "signingSecret789", "healthSecret000", "stripeSecret"} {
+	for _, secret := range []string{"pgSecret123", "redisSecret456", "signingSecret789", "healthSecret000", "stripeSecret", "bWFzdGVyU2VjcmV0"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("log line contains secret %q: %s", secret, out)
 		}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,7 +25,7 @@ func startMain(t *testing.T, kv map[string]string) (*Main, string) {
 	t.Helper()
 	m := NewMain()
 	var logs bytes.Buffer
-	m.Getenv, m.Stdout, m.Stderr = env(kv), io.Discard, &logs
+	m.Getenv, m.Stdout, m.Stderr = env(withDataDir(t, kv)), io.Discard, &logs
 	if err := m.ParseFlags([]string{"serve", "--addr", "127.0.0.1:0"}); err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +148,17 @@ func TestBinary(t *testing.T) {
 		}
 	})
 
+	t.Run("ProductionRefusesWithoutMasterKey", func(t *testing.T) {
+		cmd := exec.Command(bin, "serve")
+		cmd.Env = append(os.Environ(), "EONPRO_ENV=production", "EONPRO_SECRET_KEY="+strings.Repeat("k", 32),
+			"EONPRO_MASTER_KEY=", "EONPRO_MASTER_KEY_FILE=", "EONPRO_KMS_KEY_ID=", "EONPRO_DATABASE_URL=sqlite:"+filepath.Join(dir, "p.db"))
+		out, _ := cmd.CombinedOutput()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if code := cmd.ProcessState.ExitCode(); code != 1 || len(lines) != 1 || !strings.Contains(lines[0], "EONPRO_MASTER_KEY") {
+			t.Errorf("exit %d, want 1 and one line naming EONPRO_MASTER_KEY: %q", code, out)
+		}
+	})
+
 	t.Run("ServeAndSIGTERM", func(t *testing.T) {
 		cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
 		cmd.Dir = dir
@@ -203,12 +215,20 @@ func waitForLog(t *testing.T, r io.Reader, msg string) string {
 	}
 }
 
+// withDataDir gives kv a temporary EONPRO_DATA_DIR unless it names one,
+// so that tests never write development keys into the source tree.
+func withDataDir(t *testing.T, kv map[string]string) map[string]string {
+	out := map[string]string{"EONPRO_DATA_DIR": t.TempDir()}
+	maps.Copy(out, kv)
+	return out
+}
+
 // runCmd runs one operator command in process and returns its output.
 func runCmd(t *testing.T, kv map[string]string, args ...string) (string, error) {
 	t.Helper()
 	m := NewMain()
 	var out bytes.Buffer
-	m.Getenv, m.Stdout, m.Stderr = env(kv), &out, io.Discard
+	m.Getenv, m.Stdout, m.Stderr = env(withDataDir(t, kv)), &out, io.Discard
 	if err := m.ParseFlags(args); err != nil {
 		return "", err
 	}

@@ -11,11 +11,14 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/eonpro/eonpro"
 	"github.com/eonpro/eonpro/jobs"
+	"github.com/eonpro/eonpro/phi"
 	"github.com/eonpro/eonpro/redis"
 	"github.com/eonpro/eonpro/sqlstore"
 	"github.com/eonpro/eonpro/web"
@@ -31,9 +34,28 @@ Commands:
             create a clinic and print its id
   user create --email E --password P [--name N] [--phone P] [--super-admin] [--clinic SLUG --role ROLE]
             create a user (optionally a member of a clinic) and print its id
+  clinic destroy-keys SLUG --confirm
+            destroy a clinic's PHI keys: its PHI becomes unreadable for good
+  keys status
+            print each clinic's key versions and how many values each protects
+  keys rotate [--clinic SLUG]
+            make a new key version for one or every clinic; servers re-encrypt
+  audit verify [--clinic SLUG]
+            check the audit hash chains against their heads and signed
+            checkpoints; exit 1 naming the first bad event
+  audit checkpoint
+            sign the audit chain heads into the checkpoint directory
 
 Run 'eonpro <command> -h' for the flags of a command. Every flag has an
 EONPRO_* environment variable; see docs/configuration.md.`
+
+// subcommands are the second words of the commands that have one.
+var subcommands = map[string][]string{
+	"clinic": {"create", "destroy-keys"},
+	"user":   {"create"},
+	"keys":   {"rotate", "status"},
+	"audit":  {"verify", "checkpoint"},
+}
 
 // usageError is a mistake on the command line (exit code 2).
 type usageError struct{ msg string }
@@ -66,7 +88,15 @@ type Main struct {
 	ln      net.Listener
 	serving chan error // receives http.Server.Serve's result
 
-	admin adminFlags
+	admin    adminFlags
+	keyFlags keyFlags
+
+	auditFlags auditFlags
+	audit      *sqlstore.AuditService
+
+	ring       *phi.KeyRing
+	keys       *sqlstore.KeyService
+	encryption string // master key kind, for the health report
 
 	closeOnce sync.Once
 	closeErr  error
@@ -91,11 +121,11 @@ func (m *Main) ParseFlags(args []string) error {
 	m.Command = args[0]
 	switch m.Command {
 	case "serve", "migrate", "version":
-	case "clinic", "user":
-		if len(args) < 2 || args[1] != "create" {
-			return usageError{fmt.Sprintf("usage: eonpro %s create [flags]", m.Command)}
+	case "clinic", "user", "keys", "audit":
+		if len(args) < 2 || !slices.Contains(subcommands[m.Command], args[1]) {
+			return usageError{fmt.Sprintf("usage: eonpro %s %s [flags]", m.Command, strings.Join(subcommands[m.Command], "|"))}
 		}
-		m.Command += " create"
+		m.Command += " " + args[1]
 		args = args[1:]
 	default:
 		return usageError{fmt.Sprintf("unknown command %q (try 'eonpro help')", m.Command)}
@@ -107,11 +137,18 @@ func (m *Main) ParseFlags(args []string) error {
 		return err
 	}
 	m.admin.register(m.Command, fs)
+	m.keyFlags.register(m.Command, fs)
+	m.auditFlags.register(m.Command, fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return usageError{err.Error()}
+	}
+	if m.Command == "clinic destroy-keys" {
+		if err := m.keyFlags.parseDestroy(fs); err != nil {
+			return err
+		}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
@@ -149,6 +186,16 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 		return m.runAdmin(ctx)
+	case "keys status", "keys rotate", "clinic destroy-keys":
+		if err := m.migrate(ctx); err != nil {
+			return err
+		}
+		return m.runKeys(ctx)
+	case "audit verify", "audit checkpoint":
+		if err := m.migrate(ctx); err != nil {
+			return err
+		}
+		return m.runAudit(ctx)
 	}
 	return m.serve(ctx)
 }
@@ -188,6 +235,8 @@ func (m *Main) openDB(ctx context.Context) error {
 		MaxConns:  m.Config.DBMaxConns,
 		SlowQuery: time.Duration(m.Config.SlowQueryMS) * time.Millisecond,
 		Logger:    m.log,
+
+		AuditFallback: m.Config.auditFallbackPath(),
 	})
 	if err != nil {
 		return fmt.Errorf("database: %w", err)

@@ -34,8 +34,17 @@ func (m *Main) serve(ctx context.Context) error {
 		}
 		m.redis = rc
 	}
-	q, err := jobs.New(m.db, jobs.Config{PurgeInterval: m.Config.PurgeInterval, Logger: quieter(m.log, slog.LevelWarn)},
-		jobs.Services{Maintenance: sqlstore.NewMaintenanceService(m.db)})
+	if err := m.openKeys(ctx); err != nil {
+		return err
+	}
+	audit, err := m.auditService(sqlstore.NewOutboxNotifier(m.db, m.log))
+	if err != nil {
+		return err
+	}
+	m.audit = audit
+	q, err := jobs.New(m.db, jobs.Config{PurgeInterval: m.Config.PurgeInterval, CheckpointInterval: m.Config.AuditCheckpointInterval,
+		Logger: quieter(m.log, slog.LevelWarn)},
+		jobs.Services{Maintenance: sqlstore.NewMaintenanceService(m.db), Keys: m.keys, Audit: m.audit})
 	if err != nil {
 		return err
 	}
@@ -97,7 +106,8 @@ func (m *Main) webConfig() (web.Config, error) {
 		PingDB:        m.db.Ping,
 		DBPools:       m.poolStats,
 		JobCounts:     m.queue.Counts,
-		Encryption:    "not_configured",
+		Encryption:    m.encryption,
+		Audit:         m.audit,
 		Integrations:  m.Config.Integrations(),
 	}
 	if m.redis != nil {
