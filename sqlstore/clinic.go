@@ -36,6 +36,12 @@ VALUES ($1, $2, $3, 'active', 'UTC', $4, $5, $5)`}
 SELECT ` + clinicColumns + ` FROM clinics ORDER BY slug`}
 	selectClinicByRef = Stmt{Name: "select_clinic_by_ref", SQL: `
 SELECT ` + clinicColumns + ` FROM clinics WHERE slug = $1 OR id = $1`}
+	// lockClinicByRef reads a clinic to change it: the row lock keeps two
+	// updates at once from writing back each other's old values (a rename
+	// undoing a suspension); SQLite has one writer, so it needs no lock.
+	lockClinicByRef = Stmt{Name: "select_clinic_by_ref_for_update", SQL: `
+SELECT ` + clinicColumns + ` FROM clinics WHERE slug = $1 OR id = $1 FOR UPDATE`, SQLite: `
+SELECT ` + clinicColumns + ` FROM clinics WHERE slug = $1 OR id = $1`}
 	selectClinicByDomain = Stmt{Name: "select_clinic_by_domain", SQL: `
 SELECT c.id, c.slug, c.name, c.status, c.time_zone, c.settings, c.created_at, c.updated_at
 FROM clinics c
@@ -216,7 +222,7 @@ func (s *ClinicService) UpdateClinic(ctx context.Context, id string, upd eonpro.
 	}
 	var c *eonpro.Clinic
 	err := s.db.InTx(ctx, func(tx *Tx) (err error) {
-		if c, err = findClinic(ctx, tx, selectClinicByRef, id); err != nil {
+		if c, err = findClinic(ctx, tx, lockClinicByRef, id); err != nil {
 			return err
 		}
 		if err := applyClinicUpdate(c, upd); err != nil {

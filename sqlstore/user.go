@@ -74,8 +74,12 @@ WHERE m.clinic_id = $1 AND m.user_id = $2`}
 UPDATE memberships SET role = $3 WHERE clinic_id = $1 AND user_id = $2`}
 	deleteMembership = Stmt{Name: "delete_membership", SQL: `
 DELETE FROM memberships WHERE clinic_id = $1 AND user_id = $2`}
-	countAdmins = Stmt{Name: "count_clinic_admins", SQL: `
-SELECT count(*) FROM memberships WHERE clinic_id = $1 AND role = 'admin'`}
+	// lockAdmins locks the admin rows so that two demotions or removals at
+	// once cannot both see the other admin and leave none (write skew under
+	// READ COMMITTED); SQLite has one writer, so it needs no lock.
+	lockAdmins = Stmt{Name: "lock_clinic_admins", SQL: `
+SELECT user_id FROM memberships WHERE clinic_id = $1 AND role = 'admin' FOR UPDATE`, SQLite: `
+SELECT user_id FROM memberships WHERE clinic_id = $1 AND role = 'admin'`}
 )
 
 // CreateUser makes a user with a password (operators, through the CLI).
@@ -331,8 +335,16 @@ func (s *UserService) ChangeMemberRole(ctx context.Context, userID string, role 
 }
 
 func keepAnAdmin(ctx context.Context, tx *Tx, clinicID string) error {
-	var n int
-	if err := tx.QueryRow(ctx, countAdmins, clinicID).Scan(&n); err != nil {
+	rows, err := tx.Query(ctx, lockAdmins, clinicID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Err(); err != nil {
 		return err
 	}
 	if n <= 1 {
