@@ -18,6 +18,7 @@ const (
 	ActionLogout                AuditAction = "auth.logout"
 	ActionMFAEnrolled           AuditAction = "auth.mfa_enrolled"
 	ActionMFAFailed             AuditAction = "auth.mfa_failed"
+	ActionMFADisabled           AuditAction = "auth.mfa_disabled"
 	ActionPasswordChanged       AuditAction = "auth.password_changed"
 	ActionPasswordReset         AuditAction = "auth.password_reset"
 	ActionLocked                AuditAction = "auth.locked"
@@ -30,6 +31,7 @@ const (
 	ActionClinicSettingsChanged AuditAction = "clinic.settings_changed"
 	ActionAccessDenied          AuditAction = "access.denied"
 	ActionCrossClinic           AuditAction = "access.cross_clinic"
+	ActionSuperAdminAccess      AuditAction = "access.super_admin"
 	ActionPHIView               AuditAction = "phi.view"
 	ActionPHISearch             AuditAction = "phi.search"
 	ActionPHICreate             AuditAction = "phi.create"
@@ -44,10 +46,10 @@ const (
 
 // AuditActions lists every known action.
 var AuditActions = []AuditAction{
-	ActionLogin, ActionLoginFailed, ActionLogout, ActionMFAEnrolled, ActionMFAFailed, ActionPasswordChanged,
+	ActionLogin, ActionLoginFailed, ActionLogout, ActionMFAEnrolled, ActionMFAFailed, ActionMFADisabled, ActionPasswordChanged,
 	ActionPasswordReset, ActionLocked, ActionSessionRevoked, ActionAPIKeyCreated, ActionAPIKeyRevoked,
 	ActionMemberInvited, ActionMemberRoleChanged, ActionMemberRemoved, ActionClinicSettingsChanged, ActionAccessDenied,
-	ActionCrossClinic, ActionPHIView, ActionPHISearch, ActionPHICreate, ActionPHIUpdate, ActionPHIDelete,
+	ActionCrossClinic, ActionSuperAdminAccess, ActionPHIView, ActionPHISearch, ActionPHICreate, ActionPHIUpdate, ActionPHIDelete,
 	ActionPHIExport, ActionPHIPrint, ActionKeyRotated, ActionEmergencyAccess, ActionAuditExported,
 }
 

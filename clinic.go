@@ -2,6 +2,7 @@ package eonpro
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -87,4 +88,21 @@ type ClinicService interface {
 	// any clinic (super admins, who may also change status and domains).
 	// Returns ENOTFOUND, EFORBIDDEN, EINVALID naming the field.
 	UpdateClinic(ctx context.Context, id string, upd ClinicUpdate) (*Clinic, error)
+}
+
+// Fields lists the JSON names of the fields the update sets, for audit
+// events (names only: values may be long or sensitive).
+func (u ClinicUpdate) Fields() []string {
+	var out []string
+	for name, set := range map[string]bool{
+		"name": u.Name != nil, "time_zone": u.TimeZone != nil, "branding": u.Branding != nil,
+		"feature_flags": u.FeatureFlags != nil, "security_policy": u.SecurityPolicy != nil,
+		"status": u.Status != nil, "domains": u.Domains != nil,
+	} {
+		if set {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

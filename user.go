@@ -75,9 +75,9 @@ type UserService interface {
 	// ECONFLICT when already a member, EFORBIDDEN.
 	InviteMember(ctx context.Context, inv Invitation) (*Member, error)
 	// ChangeMemberRole sets a member's role and revokes their sessions.
-	// Returns ENOTFOUND, EINVALID, EFORBIDDEN (e.g. the last admin).
+	// Returns ENOTFOUND, EINVALID, EFORBIDDEN, ECONFLICT for the last admin.
 	ChangeMemberRole(ctx context.Context, userID string, role Role) (*Member, error)
 	// RemoveMember ends a membership and revokes the user's sessions.
-	// Returns ENOTFOUND, EFORBIDDEN.
+	// Returns ENOTFOUND, EFORBIDDEN, ECONFLICT for the last admin.
 	RemoveMember(ctx context.Context, userID string) error
 }

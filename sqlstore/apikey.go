@@ -68,8 +68,11 @@ func (s *AuthService) CreateAPIKey(ctx context.Context, name string, perms []eon
 		CreatedBy: p.UserID, CreatedAt: s.db.Now(), Key: apiKeyPrefix + prefix + "_" + secret}
 	permJSON, _ := json.Marshal(k.Permissions)
 	err := s.db.InClinic(ctx, p.ClinicID, func(tx *Tx) error {
-		_, err := tx.Exec(ctx, insertAPIKey, k.ID, p.ClinicID, k.Name, prefix, hash, string(permJSON), p.UserID, k.CreatedAt)
-		return err
+		if _, err := tx.Exec(ctx, insertAPIKey, k.ID, p.ClinicID, k.Name, prefix, hash, string(permJSON), p.UserID, k.CreatedAt); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionAPIKeyCreated, ResourceType: "api_key", ResourceID: k.ID,
+			Detail: map[string]string{"prefix": prefix, "permissions": string(permJSON)}})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create api key: %w", err)
@@ -123,7 +126,7 @@ func (s *AuthService) RevokeAPIKey(ctx context.Context, id string) error {
 		if n == 0 {
 			return eonpro.Errorf(eonpro.ENOTFOUND, "API key not found.")
 		}
-		return nil
+		return recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionAPIKeyRevoked, ResourceType: "api_key", ResourceID: id})
 	})
 }
 

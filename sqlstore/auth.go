@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,11 +137,63 @@ func (s *AuthService) locked(ctx context.Context, subject string) error {
 		RetryAfter: max(first.Add(lockoutWindow).Sub(now), time.Second)}
 }
 
-func (s *AuthService) recordFailure(ctx context.Context, subject string) error {
+func (s *AuthService) recordFailure(ctx context.Context, subject string, f failure) error {
 	return s.db.InTx(ctx, func(tx *Tx) error {
-		_, err := tx.Exec(ctx, insertLoginFailure, subject, s.db.Now())
-		return err
+		now := s.db.Now()
+		if _, err := tx.Exec(ctx, insertLoginFailure, subject, now); err != nil {
+			return err
+		}
+		ev := eonpro.AuditEvent{Action: f.action, Outcome: eonpro.OutcomeDenied, ResourceType: "user",
+			ResourceID: f.userID, Detail: map[string]string{"method": f.method}}
+		if f.userID != "" {
+			ev.ActorType, ev.ActorID = eonpro.ActorUser, f.userID
+		}
+		if err := recordAudit(ctx, tx, ev); err != nil {
+			return err
+		}
+		var n int
+		var first *time.Time
+		if err := tx.QueryRow(ctx, selectLoginFailures, subject, now.Add(-lockoutWindow)).Scan(&n, &first); err != nil {
+			return err
+		}
+		if n != lockoutFailures {
+			return nil
+		}
+		return s.auditLocked(ctx, tx, f)
 	})
+}
+
+// failure describes a failed sign-in step for the lockout and the audit.
+type failure struct {
+	action eonpro.AuditAction
+	method string // password, mfa, phone
+	userID string // "" when the account is unknown
+}
+
+// auditLocked records auth.locked in the chain of every clinic of the
+// user, alerting their admins, or in the platform chain when the account
+// is unknown or belongs to no clinic.
+func (s *AuthService) auditLocked(ctx context.Context, tx *Tx, f failure) error {
+	ev := eonpro.AuditEvent{Action: eonpro.ActionLocked, Outcome: eonpro.OutcomeDenied, ResourceType: "user",
+		ResourceID: f.userID, Detail: map[string]string{"method": f.method, "failures": strconv.Itoa(lockoutFailures)}}
+	var ms []*eonpro.Membership
+	if f.userID != "" {
+		ev.ActorType, ev.ActorID = eonpro.ActorUser, f.userID
+		var err error
+		if ms, err = memberships(ctx, tx, f.userID); err != nil {
+			return err
+		}
+	}
+	if len(ms) == 0 {
+		return recordAudit(ctx, tx, ev)
+	}
+	for _, m := range ms {
+		ev.ClinicID, ev.ID = m.ClinicID, ""
+		if err := recordAudit(ctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var errBadLogin = eonpro.Errorf(eonpro.EUNAUTHN, "The e-mail or password is wrong.")
@@ -167,7 +220,7 @@ func (s *AuthService) Login(ctx context.Context, email, pw string, meta eonpro.R
 		password.VerifyDummy(pw)
 	}
 	if !ok || status != eonpro.UserActive {
-		if err := s.recordFailure(ctx, subject); err != nil {
+		if err := s.recordFailure(ctx, subject, failure{eonpro.ActionLoginFailed, "password", userID}); err != nil {
 			return nil, fmt.Errorf("login: %w", err)
 		}
 		return nil, errBadLogin
@@ -177,7 +230,7 @@ func (s *AuthService) Login(ctx context.Context, email, pw string, meta eonpro.R
 		if _, err := tx.Exec(ctx, deleteLoginFailures, subject); err != nil {
 			return err
 		}
-		res, err = s.afterFirstFactor(ctx, tx, userID, meta)
+		res, err = s.afterFirstFactor(ctx, tx, userID, meta, "password")
 		return err
 	})
 	if err != nil {
@@ -189,7 +242,7 @@ func (s *AuthService) Login(ctx context.Context, email, pw string, meta eonpro.R
 // afterFirstFactor issues an MFA challenge to enrolled users, and a
 // session to everyone else (limited to enrolling when a clinic of theirs
 // requires 2FA).
-func (s *AuthService) afterFirstFactor(ctx context.Context, tx *Tx, userID string, meta eonpro.RequestMeta) (*eonpro.LoginResult, error) {
+func (s *AuthService) afterFirstFactor(ctx context.Context, tx *Tx, userID string, meta eonpro.RequestMeta, method string) (*eonpro.LoginResult, error) {
 	u, err := findUser(ctx, tx, selectUserByID, userID)
 	if err != nil {
 		return nil, err
@@ -209,7 +262,7 @@ func (s *AuthService) afterFirstFactor(ctx context.Context, tx *Tx, userID strin
 	if err != nil {
 		return nil, err
 	}
-	return s.createSession(ctx, tx, u, ms, pol, pol.mfaRequired, meta)
+	return s.createSession(ctx, tx, u, ms, pol, pol.mfaRequired, meta, method)
 }
 
 // Refresh issues a new bearer token for the principal's live session.

@@ -228,7 +228,11 @@ func (s *ClinicService) UpdateClinic(ctx context.Context, id string, upd eonpro.
 		if err := applyClinicUpdate(c, upd); err != nil {
 			return err
 		}
-		return saveClinic(ctx, tx, c, upd.Domains != nil, s.db.Now())
+		if err := saveClinic(ctx, tx, c, upd.Domains != nil, s.db.Now()); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, eonpro.AuditEvent{ClinicID: c.ID, Action: eonpro.ActionClinicSettingsChanged,
+			ResourceType: "clinic", ResourceID: c.ID, Detail: map[string]string{"fields": strings.Join(upd.Fields(), ",")}})
 	})
 	if eonpro.ErrorCode(err) == eonpro.ECONFLICT {
 		return nil, &eonpro.Error{Code: eonpro.ECONFLICT, Message: "A domain belongs to another clinic.", Fields: map[string]string{"domains": "a domain is taken"}}

@@ -101,8 +101,11 @@ func (s *AuthService) ConfirmTOTP(ctx context.Context, code string) ([]string, e
 				return err
 			}
 		}
-		_, err = tx.Exec(ctx, clearMFAPending, p.UserID, false, true)
-		return err
+		if _, err := tx.Exec(ctx, clearMFAPending, p.UserID, false, true); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionMFAEnrolled, ResourceType: "user", ResourceID: p.UserID,
+			Detail: map[string]string{"factor": "totp"}})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("confirm totp: %w", err)
@@ -182,14 +185,14 @@ func (s *AuthService) VerifyMFA(ctx context.Context, mfaToken, code string, meta
 		if err != nil {
 			return err
 		}
-		res, err = s.createSession(ctx, tx, u, ms, pol, false, meta)
+		res, err = s.createSession(ctx, tx, u, ms, pol, false, meta, "mfa")
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("verify mfa: %w", err)
 	}
 	if res == nil {
-		if err := s.recordFailure(ctx, subject); err != nil {
+		if err := s.recordFailure(ctx, subject, failure{eonpro.ActionMFAFailed, "mfa", userID}); err != nil {
 			return nil, err
 		}
 		return nil, eonpro.Errorf(eonpro.EUNAUTHN, "The code is wrong or was already used.")
@@ -222,7 +225,10 @@ func (s *AuthService) DisableMFA(ctx context.Context, pw, code string) error {
 		if _, err := tx.Exec(ctx, deleteFactor, p.UserID); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, deleteBackupCodes, p.UserID)
-		return err
+		if _, err = tx.Exec(ctx, deleteBackupCodes, p.UserID); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionMFADisabled, ResourceType: "user", ResourceID: p.UserID,
+			Detail: map[string]string{"factor": "totp"}})
 	})
 }

@@ -96,14 +96,21 @@ func (s *AuthService) VerifyPhoneCode(ctx context.Context, phone, code string, m
 		if err := tx.QueryRow(ctx, selectUserIDByPhone, phone).Scan(&userID); err != nil {
 			return bad
 		}
-		res, err = s.afterFirstFactor(ctx, tx, userID, meta)
+		res, err = s.afterFirstFactor(ctx, tx, userID, meta, "phone")
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	if failed != "" {
-		if err := s.db.InTx(ctx, func(tx *Tx) error { _, err := tx.Exec(ctx, failPhoneCode, failed); return err }); err != nil {
+		err := s.db.InTx(ctx, func(tx *Tx) error {
+			if _, err := tx.Exec(ctx, failPhoneCode, failed); err != nil {
+				return err
+			}
+			return recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionLoginFailed, Outcome: eonpro.OutcomeDenied,
+				ResourceType: "phone_code", ResourceID: failed, Detail: map[string]string{"method": "phone"}})
+		})
+		if err != nil {
 			return nil, err
 		}
 		return nil, bad

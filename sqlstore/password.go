@@ -54,7 +54,11 @@ func (s *AuthService) ResetPassword(ctx context.Context, token, newPassword stri
 		if err != nil {
 			return err
 		}
-		return setPassword(ctx, tx, userID, hash, s.db.Now())
+		if err := setPassword(ctx, tx, userID, hash, s.db.Now()); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionPasswordReset, ActorType: eonpro.ActorUser,
+			ActorID: userID, ResourceType: "user", ResourceID: userID})
 	})
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
@@ -84,7 +88,10 @@ func (s *AuthService) ChangePassword(ctx context.Context, current, next string) 
 		if ok, _ := password.Verify(current, old); !ok {
 			return eonpro.FieldError("current_password", "is wrong")
 		}
-		return setPassword(ctx, tx, p.UserID, hash, s.db.Now())
+		if err := setPassword(ctx, tx, p.UserID, hash, s.db.Now()); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionPasswordChanged, ResourceType: "user", ResourceID: p.UserID})
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/eonpro/eonpro"
@@ -103,12 +104,18 @@ func policyFor(ctx context.Context, tx *Tx, ms []*eonpro.Membership) (sessionPol
 // createSession starts a session for the user and returns the login result
 // with its cookie token and bearer JWT.
 func (s *AuthService) createSession(ctx context.Context, tx *Tx, u *eonpro.User, ms []*eonpro.Membership,
-	pol sessionPolicy, mfaPending bool, meta eonpro.RequestMeta) (*eonpro.LoginResult, error) {
+	pol sessionPolicy, mfaPending bool, meta eonpro.RequestMeta, method string) (*eonpro.LoginResult, error) {
 	now := s.db.Now()
 	tok, hash := newToken()
 	id := eonpro.NewID()
 	_, err := tx.Exec(ctx, insertSession, id, u.ID, hash, now, now.Add(pol.idle), now.Add(pol.absolute), mfaPending,
 		truncate(meta.IP, 64), truncate(meta.UserAgent, 512), int(pol.idle/time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	err = recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionLogin, ActorType: eonpro.ActorUser, ActorID: u.ID,
+		SessionID: id, ResourceType: "session", ResourceID: id,
+		Detail: map[string]string{"method": method, "mfa_enrollment_required": strconv.FormatBool(mfaPending)}})
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +196,10 @@ func (s *AuthService) RevokeSession(ctx context.Context, id string) error {
 	if p == nil || p.SessionID == "" {
 		return eonpro.Errorf(eonpro.EUNAUTHN, "Sign in first.")
 	}
+	action := eonpro.ActionSessionRevoked
+	if id == p.SessionID {
+		action = eonpro.ActionLogout
+	}
 	return s.db.InTx(ctx, func(tx *Tx) error {
 		n, err := tx.Exec(ctx, revokeSessionRow, id, p.UserID, s.db.Now())
 		if err != nil {
@@ -197,7 +208,7 @@ func (s *AuthService) RevokeSession(ctx context.Context, id string) error {
 		if n == 0 {
 			return eonpro.Errorf(eonpro.ENOTFOUND, "Session not found.")
 		}
-		return nil
+		return recordAudit(ctx, tx, eonpro.AuditEvent{Action: action, ResourceType: "session", ResourceID: id})
 	})
 }
 

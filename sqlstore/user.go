@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -282,8 +283,11 @@ func (s *UserService) InviteMember(ctx context.Context, inv eonpro.Invitation) (
 			}
 			return err
 		}
-		m, err = findMember(ctx, tx, p.ClinicID, u.ID)
-		return err
+		if m, err = findMember(ctx, tx, p.ClinicID, u.ID); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionMemberInvited, ResourceType: "user", ResourceID: u.ID,
+			Detail: map[string]string{"role": string(inv.Role), "new_user": strconv.FormatBool(link != "")}})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("invite member: %w", err)
@@ -325,8 +329,13 @@ func (s *UserService) ChangeMemberRole(ctx context.Context, userID string, role 
 		if _, err := tx.Exec(ctx, updateMemberRole, p.ClinicID, userID, string(role)); err != nil {
 			return err
 		}
+		old := m.Role
 		m.Role = role
-		return revokeUserSessions(ctx, tx, userID, s.db.Now())
+		if err := revokeUserSessions(ctx, tx, userID, s.db.Now()); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionMemberRoleChanged, ResourceType: "user", ResourceID: userID,
+			Detail: map[string]string{"from": string(old), "to": string(role)}})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("change role: %w", err)
@@ -373,7 +382,11 @@ func (s *UserService) RemoveMember(ctx context.Context, userID string) error {
 		if _, err := tx.Exec(ctx, deleteMembership, p.ClinicID, userID); err != nil {
 			return err
 		}
-		return revokeUserSessions(ctx, tx, userID, s.db.Now())
+		if err := revokeUserSessions(ctx, tx, userID, s.db.Now()); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionMemberRemoved, ResourceType: "user", ResourceID: userID,
+			Detail: map[string]string{"role": string(m.Role)}})
 	})
 	if err != nil {
 		return fmt.Errorf("remove member: %w", err)

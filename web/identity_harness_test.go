@@ -144,14 +144,23 @@ func (e *idEnv) clinic(slug string, mfaRoles ...eonpro.Role) *eonpro.Clinic {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	pol := eonpro.DefaultSecurityPolicy()
-	pol.MFARoles = append([]eonpro.Role{}, mfaRoles...)
-	if c, err = svc.UpdateClinic(ctx, c.ID, eonpro.ClinicUpdate{SecurityPolicy: &pol}); err != nil {
+	// The policy is written directly, as if the clinic had been created
+	// with it, so that its audit chain starts empty for the tests.
+	c.Settings.SecurityPolicy.MFARoles = append([]eonpro.Role{}, mfaRoles...)
+	settings, _ := json.Marshal(c.Settings)
+	err = e.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		_, err := tx.Exec(ctx, setClinicSettings, c.ID, string(settings))
+		return err
+	})
+	if err != nil {
 		e.t.Fatal(err)
 	}
 	e.clinics[slug] = c
 	return c
 }
+
+var setClinicSettings = sqlstore.Stmt{Name: "test_set_clinic_settings", SQL: `
+UPDATE clinics SET settings = $2 WHERE id = $1`}
 
 // user creates a user as the system, with a role in a clinic (slug) when
 // given.

@@ -143,6 +143,7 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 func (s *Server) route(pattern string, perm eonpro.Permission, h handlerFunc) {
 	s.perms[pattern] = perm
 	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
+		r = r.WithContext(eonpro.NewContextWithRequestMeta(r.Context(), meta(r)))
 		ctx, err := s.authorize(w, r, perm)
 		if err != nil {
 			return err

@@ -69,7 +69,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, perm eonpro.P
 			return nil, err
 		}
 		if !p.Can(perm) {
-			return nil, eonpro.Errorf(eonpro.EFORBIDDEN, "You do not have permission to do that.")
+			err := s.audit(ctx, r, p, eonpro.ActionAccessDenied, eonpro.OutcomeDenied, map[string]string{"permission": string(perm)})
+			return nil, denied(err, "You do not have permission to do that.")
 		}
 	}
 	return eonpro.NewContextWithPrincipal(ctx, p), nil
@@ -117,11 +118,15 @@ func (s *Server) clinicRef(ctx context.Context, r *http.Request) (*eonpro.Clinic
 // logged), and it must be active.
 func (s *Server) resolveClinic(ctx context.Context, r *http.Request, p *eonpro.Principal, required bool) error {
 	c, err := s.clinicRef(ctx, r)
+	if !required && eonpro.ErrorCode(err) == eonpro.ENOTFOUND {
+		// A stale clinic cookie must not lock anyone out of their account.
+		c, err = nil, nil
+	}
 	if err != nil {
 		return err
 	}
 	if p.APIKeyID != "" {
-		return s.resolveKeyClinic(ctx, c, p, required)
+		return s.resolveKeyClinic(ctx, r, c, p, required)
 	}
 	ms, err := s.cfg.Users.FindMemberships(ctx, p.UserID)
 	if err != nil {
@@ -153,24 +158,48 @@ func (s *Server) resolveClinic(ctx context.Context, r *http.Request, p *eonpro.P
 		if !p.SuperAdmin {
 			s.log.WarnContext(ctx, "access denied: not a member", "request_id", eonpro.RequestIDFromContext(ctx),
 				"user_id", p.UserID, "clinic_id", c.ID)
-			return eonpro.Errorf(eonpro.EFORBIDDEN, "You are not a member of this clinic.")
+			err := s.audit(ctx, r, p, eonpro.ActionCrossClinic, eonpro.OutcomeDenied, nil)
+			return denied(err, "You are not a member of this clinic.")
 		}
 		p.Role = eonpro.RoleAdmin
 		p.Permissions = eonpro.RolePermissions[eonpro.RoleAdmin]
 		s.log.InfoContext(ctx, "super admin entered clinic", "request_id", eonpro.RequestIDFromContext(ctx),
 			"user_id", p.UserID, "clinic_id", c.ID)
+		if err := s.audit(ctx, r, p, eonpro.ActionSuperAdminAccess, eonpro.OutcomeSuccess, nil); err != nil {
+			return err
+		}
 	}
 	if c.Status != eonpro.ClinicActive {
-		return eonpro.Errorf(eonpro.EFORBIDDEN, "This clinic is suspended.")
+		err := s.audit(ctx, r, p, eonpro.ActionAccessDenied, eonpro.OutcomeDenied, map[string]string{"reason": "clinic_suspended"})
+		return denied(err, "This clinic is suspended.")
 	}
 	return nil
 }
 
+// audit records an access decision in the chain of the principal's
+// clinic. A failure to record refuses the request (fail closed).
+func (s *Server) audit(ctx context.Context, r *http.Request, p *eonpro.Principal, action eonpro.AuditAction,
+	outcome string, detail map[string]string) error {
+	if s.cfg.Audit == nil {
+		return nil
+	}
+	if detail == nil {
+		detail = map[string]string{}
+	}
+	detail["route"] = r.Pattern
+	ev := eonpro.AuditEvent{ClinicID: p.ClinicID, Action: action, Outcome: outcome, ResourceType: "clinic",
+		ResourceID: p.ClinicID, Detail: detail}
+	return s.cfg.Audit.Record(eonpro.NewContextWithPrincipal(ctx, p), ev)
+}
+
 // resolveKeyClinic checks an API key's clinic against the one the request
 // names and narrows the key's permissions to its creator's current role.
-func (s *Server) resolveKeyClinic(ctx context.Context, named *eonpro.Clinic, p *eonpro.Principal, required bool) error {
+func (s *Server) resolveKeyClinic(ctx context.Context, r *http.Request, named *eonpro.Clinic, p *eonpro.Principal, required bool) error {
 	if named != nil && named.ID != p.ClinicID {
-		return eonpro.Errorf(eonpro.EFORBIDDEN, "This API key belongs to another clinic.")
+		target := *p
+		target.ClinicID = named.ID
+		err := s.audit(ctx, r, &target, eonpro.ActionCrossClinic, eonpro.OutcomeDenied, nil)
+		return denied(err, "This API key belongs to another clinic.")
 	}
 	c, err := s.cfg.Clinics.FindClinicByRef(ctx, p.ClinicID)
 	if err != nil {
@@ -197,4 +226,13 @@ func (s *Server) resolveKeyClinic(ctx context.Context, named *eonpro.Clinic, p *
 		return eonpro.Errorf(eonpro.EFORBIDDEN, "This clinic is suspended.")
 	}
 	return nil
+}
+
+// denied is the 403 for a denied access, unless recording the denial
+// failed, which then answers instead.
+func denied(auditErr error, message string) error {
+	if auditErr != nil {
+		return auditErr
+	}
+	return eonpro.Errorf(eonpro.EFORBIDDEN, "%s", message)
 }
