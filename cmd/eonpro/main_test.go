@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -267,6 +269,43 @@ func TestAdminCommands(t *testing.T) {
 			}
 			if _, err := runCmd(t, kv, "user", "create", "--email", "ADA@sunrise.test", "--password", "correct horse battery staple"); err == nil {
 				t.Error("e-mail taken case-insensitively accepted")
+			}
+		})
+	}
+}
+
+// TestRateLimitAcrossReplicas runs two servers on one database and one
+// Redis: the strict sign-in limit is shared, as between replicas behind a
+// load balancer.
+func TestRateLimitAcrossReplicas(t *testing.T) {
+	redisURL := os.Getenv("EONPRO_TEST_REDIS_URL")
+	if redisURL == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but EONPRO_TEST_REDIS_URL is not set")
+		}
+		t.Skip("EONPRO_TEST_REDIS_URL is not set")
+	}
+	for _, e := range sqltest.Engines(t) {
+		t.Run(string(e), func(t *testing.T) {
+			// A limit no other test run shares: the count lives in Redis.
+			rate := fmt.Sprintf("3/%dm", 10+time.Now().UnixNano()%1000)
+			kv := map[string]string{"EONPRO_DATABASE_URL": sqltest.URL(t, e), "EONPRO_REDIS_URL": redisURL,
+				"EONPRO_RATE_LIMIT_STRICT": rate}
+			_, a := startMain(t, kv)
+			_, b := startMain(t, kv)
+			var codes []int
+			for i := range 4 {
+				base := []string{a, b}[i%2]
+				res, err := http.Post(base+"/api/v1/auth/login", "application/json",
+					strings.NewReader(`{"email":"nobody@example.test","password":"wrong password!"}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				codes = append(codes, res.StatusCode)
+			}
+			if want := []int{401, 401, 401, 429}; !slices.Equal(codes, want) {
+				t.Errorf("statuses %v, want %v", codes, want)
 			}
 		})
 	}
