@@ -39,7 +39,7 @@ WHERE s.id = $1
   AND s.idle_expires_at > $2
   AND u.status = 'active'`}
 	touchSession = Stmt{Name: "touch_session", SQL: `
-UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3 WHERE id = $1`}
+UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3 WHERE id = $1 AND revoked_at IS NULL`}
 	selectUserSessions = Stmt{Name: "select_user_sessions", SQL: `
 SELECT id, ip, user_agent, created_at, last_seen_at, expires_at
 FROM sessions
@@ -137,24 +137,27 @@ func truncate(s string, n int) string {
 // liveSession loads a live session by stmt and moves its idle clock.
 func (s *AuthService) liveSession(ctx context.Context, stmt Stmt, key any) (*eonpro.Principal, error) {
 	var p eonpro.Principal
-	err := s.db.InTx(ctx, func(tx *Tx) error {
-		now := s.db.Now()
-		var lastSeen time.Time
-		var idleMinutes int
-		err := tx.QueryRow(ctx, stmt, key, now).Scan(&p.SessionID, &p.UserID, &p.MFAPending, &lastSeen, &idleMinutes, &p.SuperAdmin)
-		if err == ErrNoRows {
-			return eonpro.Errorf(eonpro.EUNAUTHN, "Your session has ended. Please sign in again.")
-		} else if err != nil {
-			return err
-		}
-		if now.Sub(lastSeen) < touchEvery {
-			return nil
-		}
-		_, err = tx.Exec(ctx, touchSession, p.SessionID, now, now.Add(time.Duration(idleMinutes)*time.Minute))
-		return err
+	var lastSeen time.Time
+	var idleMinutes int
+	now := s.db.Now()
+	// A read first: most requests need no write, and on SQLite a write
+	// transaction would queue every request behind the one writer.
+	err := s.db.View(ctx, func(tx *Tx) error {
+		return tx.QueryRow(ctx, stmt, key, now).Scan(&p.SessionID, &p.UserID, &p.MFAPending, &lastSeen, &idleMinutes, &p.SuperAdmin)
 	})
-	if err != nil {
+	if err == ErrNoRows {
+		return nil, eonpro.Errorf(eonpro.EUNAUTHN, "Your session has ended. Please sign in again.")
+	} else if err != nil {
 		return nil, err
+	}
+	if now.Sub(lastSeen) >= touchEvery {
+		err = s.db.InTx(ctx, func(tx *Tx) error {
+			_, err := tx.Exec(ctx, touchSession, p.SessionID, now, now.Add(time.Duration(idleMinutes)*time.Minute))
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	return &p, nil
 }
