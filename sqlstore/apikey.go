@@ -86,25 +86,10 @@ func (s *AuthService) FindAPIKeys(ctx context.Context) ([]*eonpro.APIKey, error)
 	if !p.Can(eonpro.PermAPIKeysManage) {
 		return nil, eonpro.Errorf(eonpro.EFORBIDDEN, "You may not list API keys.")
 	}
-	out := []*eonpro.APIKey{}
-	err := s.db.ViewClinic(ctx, p.ClinicID, func(tx *Tx) error {
-		rows, err := tx.Query(ctx, selectAPIKeys, p.ClinicID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k eonpro.APIKey
-			var perms string
-			if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &perms, &k.CreatedBy, &k.CreatedAt, &k.LastUsedAt, &k.RevokedAt); err != nil {
-				return err
-			}
-			if err := json.Unmarshal([]byte(perms), &k.Permissions); err != nil {
-				return err
-			}
-			out = append(out, &k)
-		}
-		return rows.Err()
+	var out []*eonpro.APIKey
+	err := s.db.ViewClinic(ctx, p.ClinicID, func(tx *Tx) (err error) {
+		out, err = queryAll(ctx, tx, selectAPIKeys, scanAPIKey, p.ClinicID)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find api keys: %w", err)
@@ -162,4 +147,13 @@ func (s *AuthService) authenticateAPIKey(ctx context.Context, key string) (*eonp
 		return nil, err
 	}
 	return &p, nil
+}
+
+func scanAPIKey(rows scanner) (*eonpro.APIKey, error) {
+	var k eonpro.APIKey
+	var perms string
+	if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &perms, &k.CreatedBy, &k.CreatedAt, &k.LastUsedAt, &k.RevokedAt); err != nil {
+		return nil, err
+	}
+	return &k, json.Unmarshal([]byte(perms), &k.Permissions)
 }

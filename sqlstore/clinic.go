@@ -106,20 +106,8 @@ func (s *ClinicService) FindClinics(ctx context.Context) ([]*eonpro.Clinic, erro
 		return nil, eonpro.Errorf(eonpro.EFORBIDDEN, "Only platform administrators may list clinics.")
 	}
 	var out []*eonpro.Clinic
-	err := s.db.View(ctx, func(tx *Tx) error {
-		rows, err := tx.Query(ctx, selectClinics)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			c, err := scanClinic(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		if err := rows.Err(); err != nil {
+	err := s.db.View(ctx, func(tx *Tx) (err error) {
+		if out, err = queryAll(ctx, tx, selectClinics, scanClinic); err != nil {
 			return err
 		}
 		for _, c := range out {
@@ -175,7 +163,7 @@ func findClinic(ctx context.Context, tx *Tx, stmt Stmt, arg string) (*eonpro.Cli
 	return c, err
 }
 
-func scanClinic(rows *Rows) (*eonpro.Clinic, error) {
+func scanClinic(rows scanner) (*eonpro.Clinic, error) {
 	var c eonpro.Clinic
 	var settings string
 	if err := rows.Scan(&c.ID, &c.Slug, &c.Name, &c.Status, &c.TimeZone, &settings, &c.CreatedAt, &c.UpdatedAt); err != nil {
@@ -192,20 +180,7 @@ func scanClinic(rows *Rows) (*eonpro.Clinic, error) {
 }
 
 func clinicDomains(ctx context.Context, tx *Tx, clinicID string) ([]string, error) {
-	rows, err := tx.Query(ctx, selectClinicDomains, clinicID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, tx, selectClinicDomains, scanString, clinicID)
 }
 
 // UpdateClinic changes a clinic. A clinic admin may change the clinic of

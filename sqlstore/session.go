@@ -169,22 +169,15 @@ func (s *AuthService) FindSessions(ctx context.Context) ([]*eonpro.Session, erro
 	if p == nil || p.SessionID == "" {
 		return nil, eonpro.Errorf(eonpro.EUNAUTHN, "Sign in first.")
 	}
-	out := []*eonpro.Session{}
-	err := s.db.View(ctx, func(tx *Tx) error {
-		rows, err := tx.Query(ctx, selectUserSessions, p.UserID, s.db.Now())
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+	var out []*eonpro.Session
+	err := s.db.View(ctx, func(tx *Tx) (err error) {
+		out, err = queryAll(ctx, tx, selectUserSessions, func(rows scanner) (*eonpro.Session, error) {
 			var ss eonpro.Session
-			if err := rows.Scan(&ss.ID, &ss.IP, &ss.UserAgent, &ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt); err != nil {
-				return err
-			}
+			err := rows.Scan(&ss.ID, &ss.IP, &ss.UserAgent, &ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt)
 			ss.Current = ss.ID == p.SessionID
-			out = append(out, &ss)
-		}
-		return rows.Err()
+			return &ss, err
+		}, p.UserID, s.db.Now())
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find sessions: %w", err)

@@ -256,3 +256,32 @@ func (db *DB) timed(name string, start time.Time) {
 		db.log.Warn("slow statement", "statement", name, "duration_ms", d.Milliseconds(), "engine", string(db.engine))
 	}
 }
+
+// queryAll runs a statement and scans every row with scan, returning an
+// empty (not nil) slice when there are none, so lists render as [].
+func queryAll[T any](ctx context.Context, tx *Tx, s Stmt, scan func(scanner) (T, error), args ...any) ([]T, error) {
+	rows, err := tx.Query(ctx, s, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// scanner is a row to scan: *Rows or *Row.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanString scans a one-column row of text.
+func scanString(rows scanner) (string, error) {
+	var v string
+	err := rows.Scan(&v)
+	return v, err
+}

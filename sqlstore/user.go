@@ -189,23 +189,14 @@ func (s *UserService) FindMemberships(ctx context.Context, userID string) ([]*eo
 }
 
 func memberships(ctx context.Context, tx *Tx, userID string) ([]*eonpro.Membership, error) {
-	rows, err := tx.Query(ctx, selectMemberships, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*eonpro.Membership{}
-	for rows.Next() {
+	return queryAll(ctx, tx, selectMemberships, func(rows scanner) (*eonpro.Membership, error) {
 		var m eonpro.Membership
-		if err := rows.Scan(&m.ClinicID, &m.ClinicSlug, &m.ClinicName, &m.UserID, &m.Role, &m.CreatedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, &m)
-	}
-	return out, rows.Err()
+		err := rows.Scan(&m.ClinicID, &m.ClinicSlug, &m.ClinicName, &m.UserID, &m.Role, &m.CreatedAt)
+		return &m, err
+	}, userID)
 }
 
-func scanMember(rows interface{ Scan(...any) error }) (*eonpro.Member, error) {
+func scanMember(rows scanner) (*eonpro.Member, error) {
 	var m eonpro.Member
 	err := rows.Scan(&m.ClinicID, &m.ClinicSlug, &m.ClinicName, &m.UserID, &m.Role, &m.CreatedAt, &m.Email, &m.Name, &m.Status)
 	return &m, err
@@ -217,21 +208,10 @@ func (s *UserService) FindMembers(ctx context.Context) ([]*eonpro.Member, error)
 	if !p.Can(eonpro.PermMembersRead) {
 		return nil, eonpro.Errorf(eonpro.EFORBIDDEN, "You may not list members.")
 	}
-	out := []*eonpro.Member{}
-	err := s.db.ViewClinic(ctx, p.ClinicID, func(tx *Tx) error {
-		rows, err := tx.Query(ctx, selectMembers, p.ClinicID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanMember(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, m)
-		}
-		return rows.Err()
+	var out []*eonpro.Member
+	err := s.db.ViewClinic(ctx, p.ClinicID, func(tx *Tx) (err error) {
+		out, err = queryAll(ctx, tx, selectMembers, scanMember, p.ClinicID)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find members: %w", err)
@@ -344,19 +324,11 @@ func (s *UserService) ChangeMemberRole(ctx context.Context, userID string, role 
 }
 
 func keepAnAdmin(ctx context.Context, tx *Tx, clinicID string) error {
-	rows, err := tx.Query(ctx, lockAdmins, clinicID)
+	admins, err := queryAll(ctx, tx, lockAdmins, scanString, clinicID)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if n <= 1 {
+	if len(admins) <= 1 {
 		return eonpro.Errorf(eonpro.ECONFLICT, "A clinic must keep at least one admin.")
 	}
 	return nil
