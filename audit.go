@@ -42,6 +42,11 @@ const (
 	ActionKeyRotated            AuditAction = "key.rotated"
 	ActionEmergencyAccess       AuditAction = "emergency.access"
 	ActionAuditExported         AuditAction = "audit.exported"
+	ActionProviderCreated       AuditAction = "provider.created"
+	ActionProviderUpdated       AuditAction = "provider.updated"
+	ActionLicenseAdded          AuditAction = "license.added"
+	ActionLicenseUpdated        AuditAction = "license.updated"
+	ActionLicenseRemoved        AuditAction = "license.removed"
 )
 
 // AuditActions lists every known action.
@@ -51,6 +56,7 @@ var AuditActions = []AuditAction{
 	ActionMemberInvited, ActionMemberRoleChanged, ActionMemberRemoved, ActionClinicSettingsChanged, ActionAccessDenied,
 	ActionCrossClinic, ActionSuperAdminAccess, ActionPHIView, ActionPHISearch, ActionPHICreate, ActionPHIUpdate, ActionPHIDelete,
 	ActionPHIExport, ActionPHIPrint, ActionKeyRotated, ActionEmergencyAccess, ActionAuditExported,
+	ActionProviderCreated, ActionProviderUpdated, ActionLicenseAdded, ActionLicenseUpdated, ActionLicenseRemoved,
 }
 
 // Valid reports whether a is a known action.
@@ -159,9 +165,10 @@ type AuditService interface {
 	// first, and the cursor of the next page ("" at the end). Needs
 	// audit:read; returns EFORBIDDEN, EINVALID naming the field.
 	FindAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, string, error)
-	// FindAccessLog lists who viewed, printed or exported the principal's
-	// own patient record, newest first (empty while they have no record in
-	// the clinic). Needs own_record; returns EFORBIDDEN, EINVALID.
+	// FindAccessLog lists who viewed, created, changed, archived, printed
+	// or exported the principal's own patient record, newest first (empty
+	// while they have no record in the clinic). Needs own_record; returns
+	// EFORBIDDEN, EINVALID.
 	FindAccessLog(ctx context.Context, limit int, cursor string) ([]*AccessLogEntry, string, error)
 	// Verify checks a clinic's chain ("" for the platform chain) against
 	// its hashes, its head and its signed checkpoints. A broken chain is
@@ -180,8 +187,8 @@ type AuditService interface {
 	Checkpoint(ctx context.Context) ([]*AuditCheckpoint, error)
 }
 
-// PatientLookup finds a signed-in user's own patient record. Patients
-// arrive with issue 5; until then the store's lookup finds none.
+// PatientLookup finds a signed-in user's own patient record, for their
+// access log.
 type PatientLookup interface {
 	// FindPatientIDByUser returns the id of the patient record userID
 	// holds in clinicID. Returns ENOTFOUND.

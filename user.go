@@ -68,6 +68,8 @@ type UserService interface {
 	AddMembership(ctx context.Context, userID, clinicID string, role Role) error
 	// FindMemberships lists a user's clinics and roles.
 	FindMemberships(ctx context.Context, userID string) ([]*Membership, error)
+	// FindMe returns the signed-in user. Returns EUNAUTHN without one.
+	FindMe(ctx context.Context) (*User, error)
 	// FindMembers lists the members of the clinic of the context.
 	FindMembers(ctx context.Context) ([]*Member, error)
 	// InviteMember adds a member to the clinic of the context, creating

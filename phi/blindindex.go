@@ -28,6 +28,11 @@ const (
 	KindPhone       Kind = "phone"
 	KindDateOfBirth Kind = "dob"
 	KindLastName    Kind = "last_name"
+	// KindNamePrefix is a leading part of one word of a name, for search
+	// as the user types (see docs/security.md for what it leaks).
+	KindNamePrefix Kind = "name_prefix"
+	// KindTag is a label a clinic puts on a record.
+	KindTag Kind = "tag"
 )
 
 // indexBytes is the length an index is truncated to: 128 bits keep
@@ -58,8 +63,9 @@ func (r *KeyRing) BlindIndex(ctx context.Context, clinicID string, kind Kind, va
 // Normalize puts a value of a kind into the one form its index is made
 // of: e-mail trimmed and lower-cased; phone digits only (store E.164, as
 // "1 512…" and "512…" differ); date of birth as YYYY-MM-DD (from
-// YYYY-MM-DD, YYYY-M-D or the US M/D/YYYY); last name case-folded, accents
-// removed, only letters and digits kept ("O'Brien" = "obrien").
+// YYYY-MM-DD, YYYY-M-D or the US M/D/YYYY); last name and name prefix
+// case-folded, accents removed, only letters and digits kept ("O'Brien" =
+// "obrien"); tag trimmed and case-folded.
 func Normalize(kind Kind, value string) (string, error) {
 	value = strings.TrimSpace(value)
 	switch kind {
@@ -69,8 +75,10 @@ func Normalize(kind Kind, value string) (string, error) {
 		return strings.Map(keepDigits, value), nil
 	case KindDateOfBirth:
 		return normalizeDate(value)
-	case KindLastName:
+	case KindLastName, KindNamePrefix:
 		return foldName(value), nil
+	case KindTag:
+		return cases.Fold().String(value), nil
 	}
 	return "", fmt.Errorf("phi: unknown blind-index kind %q", kind)
 }

@@ -30,6 +30,8 @@ func TestNormalize(t *testing.T) {
 		{phi.KindLastName, "Çelik-Şahin", "celiksahin"},
 		{phi.KindLastName, "Nguyễn", "nguyen"},
 		{phi.KindLastName, "Zoë", "zoe"},
+		{phi.KindNamePrefix, "Ñú", "nu"},
+		{phi.KindTag, " Weight-Loss ", "weight-loss"},
 	} {
 		t.Run(string(tt.kind)+"/"+tt.in, func(t *testing.T) {
 			if got, err := phi.Normalize(tt.kind, tt.in); got != tt.want || err != nil {

@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/eonpro/eonpro/awsconf"
 )
 
 // KMSMaster is a master key in AWS KMS: data keys are wrapped by KMS
@@ -29,13 +29,9 @@ func NewKMSMaster(client *kms.Client, keyID string) *KMSMaster {
 // empty for the SDK's default; endpoint overrides the service address (a
 // local KMS in tests).
 func NewKMSClient(ctx context.Context, region, endpoint string) (*kms.Client, error) {
-	var opts []func(*config.LoadOptions) error
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsconf.Load(ctx, region)
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return nil, err
 	}
 	return kms.NewFromConfig(cfg, func(o *kms.Options) {
 		if endpoint != "" {

@@ -61,7 +61,8 @@ func NewAuditService(db *DB, opts AuditOptions) (*AuditService, error) {
 	return s, nil
 }
 
-// noPatients is the patient lookup until patient records exist.
+// noPatients is the patient lookup of an audit service that serves no
+// access log (the command line's).
 type noPatients struct{}
 
 func (noPatients) FindPatientIDByUser(context.Context, string, string) (string, error) {

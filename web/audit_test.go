@@ -328,10 +328,10 @@ func TestAuditAccessLog(t *testing.T) {
 
 		t.Run("OK", func(t *testing.T) {
 			got, res := auditGet[*eonpro.AccessLogEntry](t, e, "/api/v1/me/access-log", tok)
-			if res.Status != http.StatusOK || len(got.Data) != 2 || got.NextCursor != nil {
+			if res.Status != http.StatusOK || len(got.Data) != 3 || got.NextCursor != nil {
 				t.Fatalf("%d %s", res.Status, res.Raw)
 			}
-			want := []eonpro.AuditAction{eonpro.ActionPHIPrint, eonpro.ActionPHIView}
+			want := []eonpro.AuditAction{eonpro.ActionPHIPrint, eonpro.ActionPHIUpdate, eonpro.ActionPHIView}
 			for i, entry := range got.Data {
 				if entry.Action != want[i] || entry.ActorID != s.prov.ID || entry.ActorName != s.prov.Name || entry.ActorRole != "provider" {
 					t.Errorf("entry %d: %+v", i, entry)
@@ -344,7 +344,7 @@ func TestAuditAccessLog(t *testing.T) {
 				t.Fatalf("first page: %+v", got)
 			}
 			next, _ := auditGet[*eonpro.AccessLogEntry](t, e, "/api/v1/me/access-log?limit=1&cursor="+*got.NextCursor, tok)
-			if len(next.Data) != 1 || next.Data[0].Action != eonpro.ActionPHIView || next.NextCursor != nil {
+			if len(next.Data) != 1 || next.Data[0].Action != eonpro.ActionPHIUpdate || next.NextCursor == nil {
 				t.Errorf("second page: %+v", next)
 			}
 		})

@@ -220,7 +220,7 @@ func TestLogin(t *testing.T) {
 				{"Empty", ``, 400, nil},
 				{"NotAnObject", `["admin@alpha.test"]`, 400, nil},
 				{"Trailing", `{"email":"a@b.test","password":"x"} {}`, 400, nil},
-				{"UnknownField", `{"email":"admin@alpha.test","password":"x","remember_me":true}`, 400, []string{"remember_me"}},
+				{"UnknownField", `{"email":"admin@alpha.test","password":"x","remember_me":true}`, 422, []string{"remember_me"}},
 				{"WrongType", `{"email":"admin@alpha.test","password":12}`, 400, []string{"password"}},
 				{"Missing", `{}`, 422, []string{"email", "password"}},
 				{"MissingPassword", `{"email":"admin@alpha.test"}`, 422, []string{"password"}},

@@ -111,8 +111,8 @@ func TestClinicSettings(t *testing.T) {
 		t.Run("ErrBadBody", func(t *testing.T) {
 			e := e.forTest(t)
 			res := e.do("PATCH", "/api/v1/clinic", map[string]any{"colour": "#ffffff"}, admin...)
-			if res.Status != http.StatusBadRequest || res.field("colour") != "is not a known field" {
-				t.Errorf("unknown field: %d %s, want 400 naming it", res.Status, res.Raw)
+			if res.Status != http.StatusUnprocessableEntity || res.field("colour") != "is not a known field" {
+				t.Errorf("unknown field: %d %s, want 422 naming it", res.Status, res.Raw)
 			}
 			res = e.do("PATCH", "/api/v1/clinic", map[string]any{"name": 5}, admin...)
 			if res.Status != http.StatusBadRequest || res.field("name") == "" {

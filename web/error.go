@@ -115,7 +115,7 @@ func decodeJSON(r *http.Request, v any) error {
 		if n, uerr := strconv.Unquote(name); uerr == nil {
 			name = n
 		}
-		return &eonpro.Error{Code: eonpro.EBADREQUEST, Message: "The request body has an unknown field.",
+		return &eonpro.Error{Code: eonpro.EINVALID, Message: "The request body has an unknown field.",
 			Fields: map[string]string{name: "is not a known field"}}
 	}
 	return eonpro.Errorf(eonpro.EBADREQUEST, "The request body is not valid JSON.")

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/eonpro/eonpro"
+	"github.com/eonpro/eonpro/blob/local"
 	"github.com/eonpro/eonpro/inmem"
+	"github.com/eonpro/eonpro/phi"
 	"github.com/eonpro/eonpro/sqlstore"
 	"github.com/eonpro/eonpro/sqlstore/sqltest"
 )
@@ -56,6 +58,12 @@ type idEnv struct {
 	// audit is the audit service; patients its patient lookup.
 	audit    *sqlstore.AuditService
 	patients *patientMap
+	// ring encrypts PHI with a fresh local master key; patientSvc is the
+	// patient service on it.
+	ring       *phi.KeyRing
+	patientSvc *sqlstore.PatientService
+	// blobDir is the local blob store of the document service.
+	blobDir string
 }
 
 // eachEngine runs fn per engine with a fresh environment.
@@ -79,7 +87,19 @@ func newIDEnv(t *testing.T, engine sqlstore.Engine, rates Rates) *idEnv {
 		t.Fatal(err)
 	}
 	_, signing, _ := ed25519.GenerateKey(rand.Reader)
-	patients := &patientMap{ids: map[string]string{}}
+	master, err := phi.ParseLocalMaster(phi.GenerateLocalMasterKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := phi.NewKeyRing(sqlstore.NewPHIKeyStore(db, nil), master, phi.RingOptions{Clock: c.Now})
+	patientSvc := sqlstore.NewPatientService(db, ring)
+	blobDir := t.TempDir()
+	blobs, err := local.Open(blobDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	patients := &patientMap{ids: map[string]string{}, store: patientSvc}
 	audit, err := sqlstore.NewAuditService(db, sqlstore.AuditOptions{Notifier: notify, Patients: patients,
 		SigningKey: signing, CheckpointDir: t.TempDir()})
 	if err != nil {
@@ -93,19 +113,26 @@ func newIDEnv(t *testing.T, engine sqlstore.Engine, rates Rates) *idEnv {
 		Logger: log, DBEngine: string(engine), PingDB: db.Ping,
 		Auth: auth, Clinics: sqlstore.NewClinicService(db), Users: sqlstore.NewUserService(db, notify, auth),
 		Limiter: inmem.NewRateLimiter(c.Now, 0), Rates: rates, BaseDomain: "eonpro.test",
-		Audit: audit,
+		Audit:     audit,
+		Patients:  patientSvc,
+		Providers: sqlstore.NewProviderService(db),
+		Documents: sqlstore.NewDocumentService(db, ring, blobs, testMaxUpload), MaxUploadBytes: testMaxUpload,
+		Consents: sqlstore.NewConsentService(db, ring),
 	})
 	s.SetReady(true)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	return &idEnv{t: t, db: db, srv: srv, clock: c, notify: notify, log: logs,
-		clinics: map[string]*eonpro.Clinic{}, users: map[string]*eonpro.User{}, audit: audit, patients: patients}
+		clinics: map[string]*eonpro.Clinic{}, users: map[string]*eonpro.User{}, audit: audit, patients: patients,
+		ring: ring, patientSvc: patientSvc, blobDir: blobDir}
 }
 
-// patientMap is the tests' patient lookup until patient records exist.
+// patientMap is the tests' patient lookup: ids set by a test, else the
+// records of the patient store.
 type patientMap struct {
-	mu  sync.Mutex
-	ids map[string]string // clinic id + "/" + user id → patient id
+	mu    sync.Mutex
+	ids   map[string]string // clinic id + "/" + user id → patient id
+	store eonpro.PatientLookup
 }
 
 func (p *patientMap) set(clinicID, userID, patientID string) {
@@ -114,13 +141,14 @@ func (p *patientMap) set(clinicID, userID, patientID string) {
 	p.ids[clinicID+"/"+userID] = patientID
 }
 
-func (p *patientMap) FindPatientIDByUser(_ context.Context, clinicID, userID string) (string, error) {
+func (p *patientMap) FindPatientIDByUser(ctx context.Context, clinicID, userID string) (string, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if id, ok := p.ids[clinicID+"/"+userID]; ok {
+	id, ok := p.ids[clinicID+"/"+userID]
+	p.mu.Unlock()
+	if ok {
 		return id, nil
 	}
-	return "", eonpro.Errorf(eonpro.ENOTFOUND, "You have no patient record in this clinic.")
+	return p.store.FindPatientIDByUser(ctx, clinicID, userID)
 }
 
 type lockedWriter struct {

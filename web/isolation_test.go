@@ -129,6 +129,7 @@ func seedIsolation(e *idEnv) *isoWorld {
 	sa.user = e.userWithPhone("root@eonpro.test", "+15125550199", true, "")
 	w.actors = append(w.actors, sa)
 	w.betaAdmin = e.userWithPhone("admin@beta.test", "+15125550198", false, eonpro.RoleAdmin, "beta")
+	e.patientRecord("alpha", w.actor("patient").user.ID, "Pat", "Alpha") // GET /api/v1/me/patient answers 200
 	suspend := eonpro.ClinicSuspended
 	if _, err := sqlstore.NewClinicService(e.db).UpdateClinic(context.Background(), gamma.ID,
 		eonpro.ClinicUpdate{Status: &suspend}); err != nil {
@@ -206,6 +207,7 @@ func TestIsolation(t *testing.T) {
 		t.Run("SuperAdminEntersClinic", func(t *testing.T) { w.superAdminEnters(t) })
 		t.Run("ErrNotMember", func(t *testing.T) { w.notMember(t) })
 		t.Run("Fallback", func(t *testing.T) { w.fallback(t) })
+		t.Run("ErrOtherClinicDocument", func(t *testing.T) { w.otherClinicDocument(t) })
 	})
 }
 
@@ -334,7 +336,7 @@ func (w *isoWorld) clientSetsClinic(t *testing.T) {
 		{"POST", "/api/v1/auth/login", map[string]any{"email": "admin@alpha.test", "password": testPassword, "clinic_id": beta}, "clinic_id"},
 	} {
 		res := e.do(tc.method, tc.path, tc.body, admin...)
-		if res.Status != http.StatusBadRequest || res.field(tc.field) != "is not a known field" {
+		if res.Status != http.StatusUnprocessableEntity || res.field(tc.field) != "is not a known field" {
 			t.Errorf("%s %s with %s: %d %s, want 400 naming it", tc.method, tc.path, tc.field, res.Status, res.Raw)
 		}
 	}

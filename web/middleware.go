@@ -128,16 +128,21 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody caps request bodies: a declared length over the limit is
+// limitBody caps request bodies at MaxBodyBytes, or at the route's own
+// limit in bodyLimits (uploads): a declared length over the limit is
 // refused at once; a body that grows past it fails when read (decodeJSON
 // turns that into 413).
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.cfg.MaxBodyBytes {
+		limit := s.cfg.MaxBodyBytes
+		if _, pattern := s.mux.Handler(r); s.bodyLimits[pattern] > 0 {
+			limit = s.bodyLimits[pattern]
+		}
+		if r.ContentLength > limit {
 			s.Error(w, r, eonpro.Errorf(eonpro.ETOOLARGE, "The request body is too large."))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -48,6 +48,17 @@ type Config struct {
 	Users   eonpro.UserService
 	// Audit reads, verifies and exports the audit trail.
 	Audit eonpro.AuditService
+	// Patients manages the clinic's patients and a patient's own record.
+	Patients eonpro.PatientService
+	// Providers manages providers and their licenses.
+	Providers eonpro.ProviderService
+	// Documents keeps patients' documents. MaxUploadBytes caps one (0
+	// means eonpro.DefaultMaxUploadBytes); the upload route alone accepts
+	// a body that large, beyond MaxBodyBytes.
+	Documents      eonpro.DocumentService
+	MaxUploadBytes int64
+	// Consents records patients' consents.
+	Consents eonpro.ConsentService
 	// Limiter counts requests for the rate-limit tiers in Rates.
 	Limiter eonpro.RateLimiter
 	Rates   Rates
@@ -71,6 +82,8 @@ type Server struct {
 	methods map[string][]string
 	// perms records the permission each route declares.
 	perms map[string]eonpro.Permission
+	// bodyLimits are the routes whose bodies may exceed MaxBodyBytes.
+	bodyLimits map[string]int64
 }
 
 // NewServer builds the server and its routes. It starts not ready.
@@ -84,8 +97,11 @@ func NewServer(cfg Config) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = eonpro.DefaultMaxUploadBytes
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
-		methods: map[string][]string{}, perms: map[string]eonpro.Permission{}}
+		methods: map[string][]string{}, perms: map[string]eonpro.Permission{}, bodyLimits: map[string]int64{}}
 	s.metrics = newHTTPMetrics(cfg.Registry)
 	if cfg.DBPools != nil {
 		cfg.Registry.MustRegister(newPoolCollector(cfg.DBPools))
@@ -120,6 +136,10 @@ func (s *Server) routes() {
 	s.memberRoutes()
 	s.apiKeyRoutes()
 	s.auditRoutes()
+	s.patientRoutes()
+	s.providerRoutes()
+	s.documentRoutes()
+	s.consentRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, eonpro.Errorf(eonpro.ENOTFOUND, "Not found."))
 	})

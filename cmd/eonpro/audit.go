@@ -105,19 +105,20 @@ func newSigningKeyFile(path string) ([]byte, error) {
 	return raw, errors.Join(err, f.Close())
 }
 
-// auditService builds the audit service on m.db.
-func (m *Main) auditService(notify eonpro.Notifier) (*sqlstore.AuditService, error) {
+// auditService builds the audit service on m.db; patients finds a
+// patient's record for their access log (nil where none is served).
+func (m *Main) auditService(notify eonpro.Notifier, patients eonpro.PatientLookup) (*sqlstore.AuditService, error) {
 	key, err := m.Config.auditSigningKey(m.log)
 	if err != nil {
 		return nil, err
 	}
-	return sqlstore.NewAuditService(m.db, sqlstore.AuditOptions{Notifier: notify, SigningKey: key,
+	return sqlstore.NewAuditService(m.db, sqlstore.AuditOptions{Notifier: notify, Patients: patients, SigningKey: key,
 		CheckpointDir: m.Config.auditCheckpointDir()})
 }
 
 // runAudit runs audit verify and audit checkpoint as the system.
 func (m *Main) runAudit(ctx context.Context) error {
-	svc, err := m.auditService(sqlstore.NewOutboxNotifier(m.db, m.log))
+	svc, err := m.auditService(sqlstore.NewOutboxNotifier(m.db, m.log), nil)
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,11 @@ type Config struct {
 	AuditSigningKeyFile     string        `env:"EONPRO_AUDIT_SIGNING_KEY_FILE" help:"PEM (PKCS #8) Ed25519 private key that signs audit checkpoints, kept outside the database (openssl genpkey -algorithm ed25519). Required in production; in development one is generated into EONPRO_DATA_DIR/audit-signing.key"`
 	AuditCheckpointDir      string        `env:"EONPRO_AUDIT_CHECKPOINT_DIR" help:"directory the signed audit checkpoints are written to, on storage the database's administrators cannot rewrite; default EONPRO_DATA_DIR/audit-checkpoints"`
 	AuditCheckpointInterval time.Duration `env:"EONPRO_AUDIT_CHECKPOINT_INTERVAL" default:"15m" help:"how often the audit chain heads are signed into a checkpoint (at least 1m)"`
+
+	MaxUploadBytes int64  `env:"EONPRO_MAX_UPLOAD_BYTES" default:"20971520" help:"largest accepted patient document (413 beyond; at most 268435456, as a document is held in memory); only the upload route takes bodies over EONPRO_MAX_BODY_BYTES"`
+	BlobDir        string `env:"EONPRO_BLOB_DIR" help:"directory (0700, files 0600) that keeps the encrypted content of patient documents unless EONPRO_S3_BUCKET is set; default EONPRO_DATA_DIR/blobs. Replicas that do not share it need S3"`
+	S3Bucket       string `env:"EONPRO_S3_BUCKET" help:"S3 bucket that keeps the encrypted content of patient documents instead of EONPRO_BLOB_DIR; region EONPRO_AWS_REGION, credentials from the AWS default chain"`
+	S3Endpoint     string `env:"EONPRO_S3_ENDPOINT" help:"endpoint URL of an S3-compatible store (MinIO, a fake in tests); buckets are then addressed by path"`
 }
 
 // Integrations tells, per outside service, whether it is configured.
@@ -162,6 +167,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateAudit(); err != nil {
+		return err
+	}
+	if err := c.validateBlobs(); err != nil {
 		return err
 	}
 	if c.Env != "production" {

@@ -45,6 +45,8 @@ Commands:
             checkpoints; exit 1 naming the first bad event
   audit checkpoint
             sign the audit chain heads into the checkpoint directory
+  seed demo
+            create two demo clinics with people and fake patients; print the logins
 
 Run 'eonpro <command> -h' for the flags of a command. Every flag has an
 EONPRO_* environment variable; see docs/configuration.md.`
@@ -55,6 +57,7 @@ var subcommands = map[string][]string{
 	"user":   {"create"},
 	"keys":   {"rotate", "status"},
 	"audit":  {"verify", "checkpoint"},
+	"seed":   {"demo"},
 }
 
 // usageError is a mistake on the command line (exit code 2).
@@ -90,13 +93,16 @@ type Main struct {
 
 	admin    adminFlags
 	keyFlags keyFlags
+	demo     bool // serve --demo
 
 	auditFlags auditFlags
 	audit      *sqlstore.AuditService
+	patients   *sqlstore.PatientService
 
 	ring       *phi.KeyRing
 	keys       *sqlstore.KeyService
 	encryption string // master key kind, for the health report
+	blobs      eonpro.BlobStore
 
 	closeOnce sync.Once
 	closeErr  error
@@ -121,7 +127,7 @@ func (m *Main) ParseFlags(args []string) error {
 	m.Command = args[0]
 	switch m.Command {
 	case "serve", "migrate", "version":
-	case "clinic", "user", "keys", "audit":
+	case "clinic", "user", "keys", "audit", "seed":
 		if len(args) < 2 || !slices.Contains(subcommands[m.Command], args[1]) {
 			return usageError{fmt.Sprintf("usage: eonpro %s %s [flags]", m.Command, strings.Join(subcommands[m.Command], "|"))}
 		}
@@ -137,6 +143,9 @@ func (m *Main) ParseFlags(args []string) error {
 		return err
 	}
 	m.admin.register(m.Command, fs)
+	if m.Command == "serve" {
+		fs.BoolVar(&m.demo, "demo", false, "on an empty database, create the demo clinics, people and patients")
+	}
 	m.keyFlags.register(m.Command, fs)
 	m.auditFlags.register(m.Command, fs)
 	if err := fs.Parse(args[1:]); err != nil {
@@ -191,6 +200,19 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 		return m.runKeys(ctx)
+	case "seed demo":
+		if err := m.migrate(ctx); err != nil {
+			return err
+		}
+		if err := m.openKeys(ctx); err != nil {
+			return err
+		}
+		if err := m.seedDemo(ctx, false); errors.Is(err, errDemoPresent) {
+			return nil
+		} else if err != nil {
+			return describe(err)
+		}
+		return nil
 	case "audit verify", "audit checkpoint":
 		if err := m.migrate(ctx); err != nil {
 			return err

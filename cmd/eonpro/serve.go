@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,7 +38,16 @@ func (m *Main) serve(ctx context.Context) error {
 	if err := m.openKeys(ctx); err != nil {
 		return err
 	}
-	audit, err := m.auditService(sqlstore.NewOutboxNotifier(m.db, m.log))
+	if err := m.openBlobs(ctx); err != nil {
+		return err
+	}
+	if m.demo {
+		if err := m.seedDemo(ctx, true); err != nil {
+			return describe(err)
+		}
+	}
+	m.patients = sqlstore.NewPatientService(m.db, m.ring)
+	audit, err := m.auditService(sqlstore.NewOutboxNotifier(m.db, m.log), m.patients)
 	if err != nil {
 		return err
 	}
@@ -91,24 +101,29 @@ func (m *Main) webConfig() (web.Config, error) {
 		limiter = redis.NewRateLimiter(m.redis, limiter, m.log)
 	}
 	cfg := web.Config{
-		Auth:          auth,
-		Clinics:       sqlstore.NewClinicService(m.db),
-		Users:         sqlstore.NewUserService(m.db, notify, auth),
-		Limiter:       limiter,
-		Rates:         m.Config.Rates(),
-		BaseDomain:    m.Config.BaseDomain,
-		SecureCookies: m.Config.Env == "production",
-		MaxBodyBytes:  m.Config.MaxBodyBytes,
-		HealthToken:   m.Config.HealthToken,
-		Logger:        m.log,
-		Registry:      prometheus.NewRegistry(),
-		DBEngine:      string(m.db.Engine()),
-		PingDB:        m.db.Ping,
-		DBPools:       m.poolStats,
-		JobCounts:     m.queue.Counts,
-		Encryption:    m.encryption,
-		Audit:         m.audit,
-		Integrations:  m.Config.Integrations(),
+		Auth:           auth,
+		Clinics:        sqlstore.NewClinicService(m.db),
+		Users:          sqlstore.NewUserService(m.db, notify, auth),
+		Limiter:        limiter,
+		Rates:          m.Config.Rates(),
+		BaseDomain:     m.Config.BaseDomain,
+		SecureCookies:  m.Config.Env == "production",
+		MaxBodyBytes:   m.Config.MaxBodyBytes,
+		HealthToken:    m.Config.HealthToken,
+		Logger:         m.log,
+		Registry:       prometheus.NewRegistry(),
+		DBEngine:       string(m.db.Engine()),
+		PingDB:         m.db.Ping,
+		DBPools:        m.poolStats,
+		JobCounts:      m.queue.Counts,
+		Encryption:     m.encryption,
+		Audit:          m.audit,
+		Patients:       m.patients,
+		Providers:      sqlstore.NewProviderService(m.db),
+		Documents:      sqlstore.NewDocumentService(m.db, m.ring, m.blobs, m.Config.MaxUploadBytes),
+		MaxUploadBytes: m.Config.MaxUploadBytes,
+		Consents:       sqlstore.NewConsentService(m.db, m.ring),
+		Integrations:   m.Config.Integrations(),
 	}
 	if m.redis != nil {
 		cfg.PingRedis = m.redis.Ping
@@ -158,6 +173,9 @@ func (m *Main) close() error {
 	}
 	if m.redis != nil {
 		errs = append(errs, m.redis.Close())
+	}
+	if c, ok := m.blobs.(io.Closer); ok {
+		errs = append(errs, c.Close())
 	}
 	if m.db != nil {
 		errs = append(errs, m.db.Close())
