@@ -84,6 +84,8 @@ type Server struct {
 	perms map[string]eonpro.Permission
 	// bodyLimits are the routes whose bodies may exceed MaxBodyBytes.
 	bodyLimits map[string]int64
+	// tmpl are the parsed page templates.
+	tmpl templates
 }
 
 // NewServer builds the server and its routes. It starts not ready.
@@ -102,6 +104,11 @@ func NewServer(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
 		methods: map[string][]string{}, perms: map[string]eonpro.Permission{}, bodyLimits: map[string]int64{}}
+	tmpl, err := parseTemplates()
+	if err != nil {
+		panic(err) // the embedded templates are part of the program
+	}
+	s.tmpl = tmpl
 	s.metrics = newHTTPMetrics(cfg.Registry)
 	if cfg.DBPools != nil {
 		cfg.Registry.MustRegister(newPoolCollector(cfg.DBPools))
@@ -140,8 +147,13 @@ func (s *Server) routes() {
 	s.providerRoutes()
 	s.documentRoutes()
 	s.consentRoutes()
+	s.uiRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.Error(w, r, eonpro.Errorf(eonpro.ENOTFOUND, "Not found."))
+		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/api" {
+			s.Error(w, r, eonpro.Errorf(eonpro.ENOTFOUND, "Not found."))
+			return
+		}
+		s.notFoundPage(w, r)
 	})
 }
 
