@@ -1,0 +1,94 @@
+// Command screenshots signs in to a running EONPRO (e.g. `eonpro serve
+// --demo`) in headless Chromium and saves the README's screenshots: the
+// sign-in page, the dashboard and a patient's page.
+//
+//	go run ./tools/screenshots -base http://127.0.0.1:8080 -out docs/screenshots
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+func main() {
+	base := flag.String("base", "http://127.0.0.1:8080", "where the platform runs")
+	email := flag.String("email", "admin@sunrise.example.test", "who signs in")
+	password := flag.String("password", "eonpro-demo-2026", "their password")
+	out := flag.String("out", "docs/screenshots", "directory for the PNG files")
+	chromium := flag.String("chromium", "/usr/bin/chromium", "the browser")
+	flag.Parse()
+	if err := run(*base, *email, *password, *out, *chromium); err != nil {
+		fmt.Fprintln(os.Stderr, "screenshots:", err)
+		os.Exit(1)
+	}
+}
+
+func run(base, email, password, out, chromium string) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium),
+		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Flag("disable-background-networking", true))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			png, err := chromedp.FullScreenshot(100)(ctx, t)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(out, name), png, 0o644)
+		})
+	}
+	// The first patient link on the patients page.
+	var patient string
+	firstPatient := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		href, err := chromedp.Evaluate[string](
+			`(document.querySelector("main a[href^='/patients/']:not([href='/patients/new'])") || {}).getAttribute?.("href") || ""`)(ctx, t)
+		if err != nil {
+			return err
+		}
+		if href == "" {
+			return fmt.Errorf("no patient on %s/patients", base)
+		}
+		patient = href
+		return nil
+	})
+	_, err := chromedp.Run(ctx, chromedp.Steps(
+		chromedp.EmulateViewport(1280, 860),
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		shot("sign-in.png"),
+		chromedp.SetValue(chromedp.CSS("#email"), email),
+		chromedp.SetValue(chromedp.CSS("#password"), password),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("main h1")),
+		chromedp.Sleep(300*time.Millisecond),
+		shot("dashboard.png"),
+		chromedp.Navigate(base+"/patients"),
+		chromedp.WaitVisible(chromedp.CSS("main h1")),
+		chromedp.Sleep(300*time.Millisecond),
+		firstPatient,
+	))
+	if err != nil {
+		return err
+	}
+	_, err = chromedp.Run(ctx, chromedp.Steps(
+		chromedp.Navigate(base+patient),
+		chromedp.WaitVisible(chromedp.CSS("main h1")),
+		chromedp.Sleep(300*time.Millisecond),
+		shot("patient.png"),
+	))
+	return err
+}
