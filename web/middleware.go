@@ -64,8 +64,14 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 			s.log.ErrorContext(r.Context(), "panic",
 				"request_id", eonpro.RequestIDFromContext(r.Context()),
 				"panic", panicValue(p), "stack", string(debug.Stack()))
-			if !rec.wrote {
+			switch {
+			case rec.wrote:
+			case isAPIPath(r.URL.Path):
 				s.Error(rec, r, errors.New("panic"))
+			default: // a page: the error page, with the request id
+				rec.Header().Set("Content-Security-Policy", pageCSP)
+				s.pageError(rec, r, &view{RequestID: eonpro.RequestIDFromContext(r.Context()), Path: r.URL.Path},
+					errors.New("panic"))
 			}
 		}()
 		next.ServeHTTP(rec, r)

@@ -97,6 +97,25 @@ func TestRecoverer(t *testing.T) {
 			t.Errorf("panic record stack does not reach the panicking handler:\n%s", stack)
 		}
 	})
+	t.Run("PanicOnPage", func(t *testing.T) {
+		s, _ := newTestServer(t, Config{})
+		w := serve(s, http.MethodGet, "/test/page-panic", "", http.Header{"X-Request-Id": {"panic-req-2"}})
+		body := w.Body.String()
+		if w.Code != http.StatusInternalServerError || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+			t.Fatalf("status %d, type %q, want a 500 page", w.Code, w.Header().Get("Content-Type"))
+		}
+		if !strings.Contains(body, "Something went wrong") || !strings.Contains(body, "panic-req-2") {
+			t.Errorf("the page shows no heading or request id:\n%s", body)
+		}
+		for _, leak := range []string{secretPanic, "goroutine", "panic"} {
+			if strings.Contains(strings.ReplaceAll(body, "panic-req-2", ""), leak) {
+				t.Errorf("page holds %q", leak)
+			}
+		}
+		if !strings.Contains(w.Header().Get("Content-Security-Policy"), "script-src 'self'") {
+			t.Errorf("CSP = %q", w.Header().Get("Content-Security-Policy"))
+		}
+	})
 	t.Run("PanicAfterWrite", func(t *testing.T) {
 		s, logs := newTestServer(t, Config{})
 		s.handle("GET /api/test/partial", func(w http.ResponseWriter, r *http.Request) error {

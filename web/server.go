@@ -149,12 +149,18 @@ func (s *Server) routes() {
 	s.consentRoutes()
 	s.uiRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/api" {
+		if isAPIPath(r.URL.Path) {
 			s.Error(w, r, eonpro.Errorf(eonpro.ENOTFOUND, "Not found."))
 			return
 		}
 		s.notFoundPage(w, r)
 	})
+}
+
+// isAPIPath reports whether path is the JSON API's (or the operators'
+// /metrics), whose errors are JSON; other paths are the web app's pages.
+func isAPIPath(path string) bool {
+	return path == "/api" || strings.HasPrefix(path, "/api/") || path == "/metrics"
 }
 
 // handlerFunc is a handler that returns its error for Server.Error.

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/eonpro/eonpro"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -93,6 +94,9 @@ func newTestServer(t *testing.T, cfg Config) (*Server, *logBuffer) {
 	}
 	s := NewServer(cfg)
 	s.handle("GET /api/test/panic", func(http.ResponseWriter, *http.Request) error {
+		panic(secretPanic)
+	})
+	s.page("GET /test/page-panic", eonpro.PermPublic, func(http.ResponseWriter, *http.Request, *view) error {
 		panic(secretPanic)
 	})
 	s.handle("POST /api/test/decode", func(w http.ResponseWriter, r *http.Request) error {
