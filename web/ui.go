@@ -200,8 +200,17 @@ func (s *Server) pageDenied(w http.ResponseWriter, r *http.Request, v *view, err
 		s.redirect(w, r, "/clinics?next="+url.QueryEscape(r.URL.RequestURI()))
 	case eonpro.ErrorCode(err) == eonpro.EFORBIDDEN && strings.Contains(eonpro.ErrorMessage(err), "two-factor"):
 		s.redirect(w, r, "/account/mfa")
+	case eonpro.ErrorCode(err) == eonpro.EFORBIDDEN:
+		// Signed in but not allowed here: the error page in the layout,
+		// when the person can be shown it.
+		if ctx, aerr := s.authorize(w, r, eonpro.PermSelf); aerr == nil {
+			rv := &view{RequestID: v.RequestID, Path: v.Path}
+			if s.fillView(r.WithContext(ctx), rv) == nil {
+				v = rv
+			}
+		}
+		s.pageError(w, r, v, err)
 	default:
-		// The layout needs a principal; a refused one is shown the bare page.
 		s.pageError(w, r, v, err)
 	}
 }
