@@ -1,6 +1,7 @@
 package web
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -78,20 +79,23 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *view,
 }
 
 // pageSettingsSubmit saves the whole form with one UpdateClinic; the
-// service validates every field and the form shows its messages.
+// service validates every field and the form shows its messages. A number
+// that is not one is sent as 0, which the service refuses too, so the
+// other fields are still checked.
 func (s *Server) pageSettingsSubmit(w http.ResponseWriter, r *http.Request, v *view) error {
 	f, upd := parseSettingsForm(r, v.Clinic)
-	if len(f.Errors) == 0 {
-		_, err := s.cfg.Clinics.UpdateClinic(r.Context(), v.Clinic.ID, upd)
-		if eonpro.ErrorCode(err) != eonpro.EINVALID {
-			if err != nil {
-				return err
-			}
-			s.redirect(w, r, "/admin/settings?saved=1")
-			return nil
+	_, err := s.cfg.Clinics.UpdateClinic(r.Context(), v.Clinic.ID, upd)
+	if eonpro.ErrorCode(err) != eonpro.EINVALID {
+		if err != nil {
+			return err
 		}
-		f.Errors = eonpro.ErrorFields(err)
+		s.redirect(w, r, "/admin/settings?saved=1")
+		return nil
 	}
+	local := f.Errors
+	f.Errors = map[string]string{}
+	maps.Copy(f.Errors, eonpro.ErrorFields(err))
+	maps.Copy(f.Errors, local)
 	return s.renderSettings(w, r, v, http.StatusUnprocessableEntity, f)
 }
 
@@ -126,11 +130,13 @@ func parseSettingsForm(r *http.Request, c *eonpro.Clinic) (settingsForm, eonpro.
 	return f, upd
 }
 
-// formInt reads a whole number, noting a field error when it is not one.
+// formInt reads a whole number, noting a field error (and giving 0) when
+// it is not one.
 func formInt(s, field string, errs map[string]string) int {
 	n, err := strconv.Atoi(s)
 	if err != nil {
 		errs[field] = "must be a whole number"
+		return 0
 	}
 	return n
 }
