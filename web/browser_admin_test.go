@@ -27,7 +27,8 @@ func adminPreviewColour(b *browser) string {
 }
 
 // TestBrowserAdmin drives the admin pages in headless Chromium: the live
-// branding preview, and an API key created, used, revoked and refused.
+// branding preview, an API key created, used, revoked and refused, and the
+// audit log with its verification, a filter and the CSV download.
 func TestBrowserAdmin(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *idEnv) {
 		e.clinic("alpha")
@@ -77,6 +78,21 @@ func TestBrowserAdmin(t *testing.T) {
 		}
 		if res := e.do("GET", "/api/v1/clinic", nil, bearer(key)...); res.Status != http.StatusUnauthorized {
 			t.Errorf("the revoked key: %d %s", res.Status, res.Raw)
+		}
+
+		// The audit log shows what was done, its chain checks out, and the
+		// CSV link downloads with the session.
+		b.visit("/admin/audit")
+		b.waitText("#verify-status", "OK")
+		b.fill("#action", "apikey.revoked")
+		b.submit("#audit-filter")
+		if rows := b.text("#audit-events tbody"); strings.Count(rows, "apikey.revoked") != 1 || strings.Contains(rows, "apikey.created") {
+			t.Errorf("filtered rows: %s", rows)
+		}
+		status, headers, csv := b.fetch(b.attr("#audit-csv", "href"))
+		if status != http.StatusOK || !strings.HasPrefix(headers["content-type"], "text/csv") ||
+			!strings.HasPrefix(csv, "id,time,") || strings.Count(csv, "apikey.revoked") != 1 {
+			t.Errorf("CSV: %d %v %s", status, headers, csv)
 		}
 	})
 }

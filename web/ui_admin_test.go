@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -57,6 +58,7 @@ func TestUIAdminPages(t *testing.T) {
 		staff := adminSignedIn(e, "staff@alpha.test")
 		for path, want := range map[string]string{
 			"/admin/settings": "Clinic settings", "/admin/api-keys": "Create a key", "/admin/audit": "Chain verification",
+			"/admin/audit/verify": "Audit chain verification",
 		} {
 			t.Run("OK"+path, func(t *testing.T) {
 				p := admin.get(path)
@@ -234,6 +236,23 @@ func adminActions(body string) []string {
 	return out
 }
 
+// adminHTMX requests path as htmx does and returns the body.
+func adminHTMX(t *testing.T, b *browserLike, path string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", b.e.srv.URL+path, nil)
+	req.Header.Set("HX-Request", "true")
+	res, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d %s", path, res.StatusCode, raw)
+	}
+	return string(raw)
+}
+
 // adminRecordViews records n phi.view events of the system in alpha.
 func adminRecordViews(t *testing.T, e *idEnv, n int) {
 	t.Helper()
@@ -313,8 +332,14 @@ func TestUIAdminAudit(t *testing.T) {
 			}
 		})
 		t.Run("Verify", func(t *testing.T) {
-			if p := b.get("/admin/audit"); !strings.Contains(p.Body, `<span class="status-ok" id="verify-status">OK</span>`) {
+			if p := b.get("/admin/audit"); !strings.Contains(p.Body, `hx-get="/admin/audit/verify" hx-trigger="load"`) {
+				t.Errorf("the audit page does not load the verification")
+			}
+			if p := b.get("/admin/audit/verify"); !strings.Contains(p.Body, `<span class="status-ok" id="verify-status">OK</span>`) {
 				t.Errorf("intact chain: %s", p.Body)
+			}
+			if frag := adminHTMX(t, b, "/admin/audit/verify"); !strings.HasPrefix(strings.TrimSpace(frag), "<p><span class=\"status-ok\"") {
+				t.Errorf("fragment: %s", frag)
 			}
 			evs, _, err := e.audit.FindAuditEvents(eonpro.NewContextWithPrincipal(context.Background(), &eonpro.Principal{
 				ClinicID: e.clinics["alpha"].ID, Permissions: []eonpro.Permission{eonpro.PermAuditRead}}), eonpro.AuditFilter{Limit: 200})
@@ -334,7 +359,7 @@ func TestUIAdminAudit(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			p := b.get("/admin/audit")
+			p := b.get("/admin/audit/verify")
 			if !strings.Contains(p.Body, `id="verify-status">BROKEN</span>`) || !strings.Contains(p.Body, "event #2 (<code>"+bad.ID+"</code>)") {
 				t.Errorf("broken chain: %s", p.Body)
 			}
