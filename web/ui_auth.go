@@ -190,8 +190,23 @@ func (s *Server) handleBrandCSS(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	c, err := s.clinicRef(r.Context(), r)
-	if err != nil || c == nil {
+	if err != nil {
 		return nil
+	}
+	if c == nil {
+		// No clinic named by the host, header or cookie: a person with
+		// one clinic is in it by their session.
+		ctx, aerr := s.authorize(w, r, eonpro.PermSelf)
+		if aerr != nil {
+			return nil
+		}
+		p := eonpro.PrincipalFromContext(ctx)
+		if p.ClinicID == "" {
+			return nil
+		}
+		if c, err = s.cfg.Clinics.FindClinicByRef(ctx, p.ClinicID); err != nil {
+			return nil
+		}
 	}
 	b := c.Settings.Branding
 	if b.PrimaryColor != "" {

@@ -267,6 +267,15 @@ func TestUISignIn(t *testing.T) {
 				t.Errorf("signed out: %d %s", anon.Status, anon.Body)
 			}
 		})
+		t.Run("ForbiddenInLayout", func(t *testing.T) {
+			b := e.browserLike()
+			b.signIn("staff@alpha.test")
+			p := b.get("/admin/settings")
+			if p.Status != 403 || !strings.Contains(p.Body, "Not allowed") || !strings.Contains(p.Body, "Sign out") ||
+				!strings.Contains(p.Body, "Request ") {
+				t.Errorf("%d %s", p.Status, p.Body)
+			}
+		})
 		t.Run("BrandCSS", func(t *testing.T) {
 			color := "#0f766e"
 			css := "main{max-width:60rem}"
@@ -282,6 +291,12 @@ func TestUISignIn(t *testing.T) {
 			}
 			if none := e.do("GET", "/brand.css", nil); none.Status != 200 || len(none.Raw) != 0 {
 				t.Errorf("without a clinic: %d %q", none.Status, none.Raw)
+			}
+			// A signed-in person of one clinic gets theirs with no clinic named.
+			b := e.browserLike()
+			b.signIn("staff@alpha.test")
+			if got := b.get("/brand.css"); got.Status != 200 || got.Body != ":root{--brand:"+color+";}\n"+css {
+				t.Errorf("signed in: %d %q", got.Status, got.Body)
 			}
 		})
 	})
