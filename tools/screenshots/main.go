@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/chromedp/chromedp"
@@ -22,14 +23,20 @@ func main() {
 	password := flag.String("password", "eonpro-demo-2026", "their password")
 	out := flag.String("out", "docs/screenshots", "directory for the PNG files")
 	chromium := flag.String("chromium", "/usr/bin/chromium", "the browser")
+	extra := flag.String("extra", "", "more pages to capture, comma-separated paths (for review; saved as path-with-dashes.png)")
+	width := flag.Int64("width", 1280, "viewport width (390 shows the phone layout)")
 	flag.Parse()
-	if err := run(*base, *email, *password, *out, *chromium); err != nil {
+	var pages []string
+	if *extra != "" {
+		pages = strings.Split(*extra, ",")
+	}
+	if err := run(*base, *email, *password, *out, *chromium, *width, pages); err != nil {
 		fmt.Fprintln(os.Stderr, "screenshots:", err)
 		os.Exit(1)
 	}
 }
 
-func run(base, email, password, out, chromium string) error {
+func run(base, email, password, out, chromium string, width int64, extra []string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -66,7 +73,7 @@ func run(base, email, password, out, chromium string) error {
 		return nil
 	})
 	_, err := chromedp.Run(ctx, chromedp.Steps(
-		chromedp.EmulateViewport(1280, 860),
+		chromedp.EmulateViewport(width, 860),
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(chromedp.CSS("#email")),
 		shot("sign-in.png"),
@@ -76,12 +83,27 @@ func run(base, email, password, out, chromium string) error {
 		chromedp.WaitVisible(chromedp.CSS("main h1")),
 		chromedp.Sleep(300*time.Millisecond),
 		shot("dashboard.png"),
+	))
+	if err != nil {
+		return err
+	}
+	for _, p := range extra {
+		name := strings.Trim(strings.NewReplacer("/", "-", "?", "-", "=", "-", "&", "-").Replace(p), "-") + ".png"
+		if _, err := chromedp.Run(ctx, chromedp.Steps(
+			chromedp.Navigate(base+p),
+			chromedp.WaitVisible(chromedp.CSS("main")),
+			chromedp.Sleep(500*time.Millisecond),
+			shot(name),
+		)); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Steps(
 		chromedp.Navigate(base+"/patients"),
 		chromedp.WaitVisible(chromedp.CSS("main h1")),
 		chromedp.Sleep(300*time.Millisecond),
 		firstPatient,
-	))
-	if err != nil {
+	)); err != nil {
 		return err
 	}
 	_, err = chromedp.Run(ctx, chromedp.Steps(
