@@ -288,8 +288,12 @@ func TestUIAdminAudit(t *testing.T) {
 				}
 			}
 			actor := e.users["admin@alpha.test"].ID
-			if got := adminActions(b.get("/admin/audit?actor_id=" + actor).Body); len(got) != 3 {
+			byActor := b.get("/admin/audit?actor_id=" + actor).Body
+			if got := adminActions(byActor); len(got) != 3 {
 				t.Errorf("by actor: %v of %v", got, all)
+			}
+			if name := e.users["admin@alpha.test"].Name; !strings.Contains(byActor, name+" (admin)") {
+				t.Errorf("the actor is not named %q", name)
 			}
 			if got := adminActions(b.get("/admin/audit?from=2026-11-24").Body); len(got) != 0 {
 				t.Errorf("from tomorrow: %v", got)

@@ -26,6 +26,8 @@ type auditPage struct {
 	// and the next page (Next "" on the last), with the filter.
 	CSV, First, Next template.URL
 	Paged            bool
+	// Names are the clinic's members' names by user id, for the actors.
+	Names map[string]string
 }
 
 // auditFilterForm is the filter as entered; From and To are dates
@@ -51,6 +53,16 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, v *view) erro
 		}
 	}
 	d.Filter = ff
+	d.Names = map[string]string{}
+	// Names help the reader; a role that may read the audit log but not
+	// list members sees ids.
+	if members, err := s.cfg.Users.FindMembers(r.Context()); err == nil {
+		for _, m := range members {
+			d.Names[m.UserID] = m.Name
+		}
+	} else if eonpro.ErrorCode(err) != eonpro.EFORBIDDEN {
+		return err
+	}
 	if next != "" {
 		q.Set("cursor", next)
 		d.Next = withQuery("/admin/audit", q)
