@@ -62,7 +62,8 @@ func (s *Server) pagePhoneVerify(w http.ResponseWriter, r *http.Request, v *view
 		f.CodeSent = false
 	}
 	if err := required("phone", f.Phone, "code", code); err != nil {
-		f.Errors, v.Data = eonpro.ErrorFields(err), f
+		f.Errors = eonpro.ErrorFields(err)
+		v.Data = f
 		return s.render(w, r, http.StatusUnprocessableEntity, "login-phone", v)
 	}
 	res, err := s.cfg.Auth.VerifyPhoneCode(r.Context(), f.Phone, code, meta(r))
@@ -78,7 +79,8 @@ func (s *Server) pagePhoneVerify(w http.ResponseWriter, r *http.Request, v *view
 		v.Data = f
 		return s.render(w, r, http.StatusTooManyRequests, "login-phone", v)
 	case eonpro.EINVALID:
-		f.CodeSent, f.Errors, v.Data = false, eonpro.ErrorFields(err), f
+		f.CodeSent, f.Errors = false, eonpro.ErrorFields(err)
+		v.Data = f
 		return s.render(w, r, http.StatusUnprocessableEntity, "login-phone", v)
 	}
 	return err
