@@ -12,7 +12,7 @@ import (
 func (s *Server) memberPages() {
 	s.page("GET /admin/members", eonpro.PermMembersManage, s.pageMembers)
 	s.page("POST /admin/members", eonpro.PermMembersManage, s.pageInviteMember)
-	s.page("POST /admin/members/{user_id}/role", eonpro.PermMembersManage, s.pageChangeRole)
+	s.page("POST /admin/members/{user_id}/role", eonpro.PermMembersManage, s.pageChangeMemberRole)
 	s.page("GET /admin/members/{user_id}/remove", eonpro.PermMembersManage, s.pageRemoveMemberConfirm)
 	s.page("POST /admin/members/{user_id}/remove", eonpro.PermMembersManage, s.pageRemoveMember)
 	s.page("GET /set-password", eonpro.PermPublic, s.pageSetPassword)
@@ -69,7 +69,7 @@ func (s *Server) pageInviteMember(w http.ResponseWriter, r *http.Request, v *vie
 		_, err = s.cfg.Users.InviteMember(r.Context(), inv)
 	}
 	if fields := eonpro.ErrorFields(err); len(fields) > 0 {
-		return s.renderMembers(w, r, v, formStatus(err), membersPage{Invite: inv, Errors: fields})
+		return s.renderMembers(w, r, v, memberFormStatus(err), membersPage{Invite: inv, Errors: fields})
 	}
 	if err != nil {
 		return err
@@ -78,16 +78,16 @@ func (s *Server) pageInviteMember(w http.ResponseWriter, r *http.Request, v *vie
 	return nil
 }
 
-// formStatus is the status of a form shown again with field errors:
+// memberFormStatus is the status of a form shown again with field errors:
 // 422, or the error's own status when it is a conflict.
-func formStatus(err error) int {
+func memberFormStatus(err error) int {
 	if eonpro.ErrorCode(err) == eonpro.ECONFLICT {
 		return http.StatusConflict
 	}
 	return http.StatusUnprocessableEntity
 }
 
-func (s *Server) pageChangeRole(w http.ResponseWriter, r *http.Request, v *view) error {
+func (s *Server) pageChangeMemberRole(w http.ResponseWriter, r *http.Request, v *view) error {
 	id := r.PathValue("user_id")
 	_, err := s.cfg.Users.ChangeMemberRole(r.Context(), id, eonpro.Role(r.PostFormValue("role")))
 	switch eonpro.ErrorCode(err) {
@@ -95,23 +95,23 @@ func (s *Server) pageChangeRole(w http.ResponseWriter, r *http.Request, v *view)
 		s.redirect(w, r, "/admin/members?done=role")
 		return nil
 	case eonpro.EINVALID, eonpro.ECONFLICT:
-		d := membersPage{Invite: eonpro.Invitation{Role: eonpro.RoleStaff}, RowUser: id, RowError: rowMessage(err)}
-		return s.renderMembers(w, r, v, formStatus(err), d)
+		d := membersPage{Invite: eonpro.Invitation{Role: eonpro.RoleStaff}, RowUser: id, RowError: memberRowMessage(err)}
+		return s.renderMembers(w, r, v, memberFormStatus(err), d)
 	}
 	return err
 }
 
-// rowMessage is the text of a refused role change.
-func rowMessage(err error) string {
+// memberRowMessage is the text of a refused role change.
+func memberRowMessage(err error) string {
 	if f := eonpro.ErrorFields(err)["role"]; f != "" {
 		return "Role " + f + "."
 	}
 	return eonpro.ErrorMessage(err)
 }
 
-// findMember returns one member of the clinic of the request, or the 404
+// clinicMember returns one member of the clinic of the request, or the 404
 // of a missing record.
-func (s *Server) findMember(r *http.Request, id string) (*eonpro.Member, error) {
+func (s *Server) clinicMember(r *http.Request, id string) (*eonpro.Member, error) {
 	ms, err := s.cfg.Users.FindMembers(r.Context())
 	if err != nil {
 		return nil, err
@@ -133,7 +133,7 @@ type memberRemoval struct {
 // pageRemoveMemberConfirm asks before removing: a page of its own, so it
 // works without script.
 func (s *Server) pageRemoveMemberConfirm(w http.ResponseWriter, r *http.Request, v *view) error {
-	m, err := s.findMember(r, r.PathValue("user_id"))
+	m, err := s.clinicMember(r, r.PathValue("user_id"))
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (s *Server) pageRemoveMember(w http.ResponseWriter, r *http.Request, v *vie
 	id := r.PathValue("user_id")
 	err := s.cfg.Users.RemoveMember(r.Context(), id)
 	if eonpro.ErrorCode(err) == eonpro.ECONFLICT {
-		m, ferr := s.findMember(r, id)
+		m, ferr := s.clinicMember(r, id)
 		if ferr != nil {
 			return ferr
 		}

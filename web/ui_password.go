@@ -7,10 +7,10 @@ import (
 	"github.com/eonpro/eonpro"
 )
 
-// passwordForm is the data of the set-password and reset pages: both take
+// setPasswordForm is the data of the set-password and reset pages: both take
 // the one-time code of a message (an invitation or a reset) and a new
 // password, then sign in with the e-mail.
-type passwordForm struct {
+type setPasswordForm struct {
 	// Action is the form's path: /set-password or /reset.
 	Action string
 	Code   string
@@ -20,8 +20,8 @@ type passwordForm struct {
 	Sent bool
 }
 
-// passwordTitle names the page of each path.
-func passwordTitle(path string) string {
+// setPasswordTitle names the page of each path.
+func setPasswordTitle(path string) string {
 	if path == "/reset" {
 		return "Choose a new password"
 	}
@@ -31,15 +31,15 @@ func passwordTitle(path string) string {
 // pageSetPassword shows the form. The code may come in the query, from a
 // link; the access log records paths without their query.
 func (s *Server) pageSetPassword(w http.ResponseWriter, r *http.Request, v *view) error {
-	f := passwordForm{Action: r.URL.Path, Code: strings.TrimSpace(r.URL.Query().Get("token")), Sent: r.URL.Query().Get("sent") == "1"}
-	v.Title, v.Data = passwordTitle(r.URL.Path), f
+	f := setPasswordForm{Action: r.URL.Path, Code: strings.TrimSpace(r.URL.Query().Get("token")), Sent: r.URL.Query().Get("sent") == "1"}
+	v.Title, v.Data = setPasswordTitle(r.URL.Path), f
 	return s.render(w, r, http.StatusOK, "set-password", v)
 }
 
 // pageSetPasswordSubmit sets the password with the code, then signs in
 // with the e-mail and the new password.
 func (s *Server) pageSetPasswordSubmit(w http.ResponseWriter, r *http.Request, v *view) error {
-	f := passwordForm{Action: r.URL.Path, Code: strings.TrimSpace(r.PostFormValue("code")),
+	f := setPasswordForm{Action: r.URL.Path, Code: strings.TrimSpace(r.PostFormValue("code")),
 		Email: strings.TrimSpace(r.PostFormValue("email"))}
 	pw := r.PostFormValue("password")
 	err := required("code", f.Code, "email", f.Email, "password", pw)
@@ -50,7 +50,7 @@ func (s *Server) pageSetPasswordSubmit(w http.ResponseWriter, r *http.Request, v
 		err = eonpro.FieldError("code", "is wrong, used or has expired")
 	}
 	if f.Errors = eonpro.ErrorFields(err); len(f.Errors) > 0 {
-		v.Title, v.Data = passwordTitle(r.URL.Path), f
+		v.Title, v.Data = setPasswordTitle(r.URL.Path), f
 		return s.render(w, r, http.StatusUnprocessableEntity, "set-password", v)
 	}
 	if err != nil {

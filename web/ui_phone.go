@@ -7,9 +7,9 @@ import (
 	"github.com/eonpro/eonpro"
 )
 
-// phoneForm is the data of the phone sign-in pages: the number, then the
+// phoneLoginForm is the data of the phone sign-in pages: the number, then the
 // code sent to it. The number travels in the form, never in the URL.
-type phoneForm struct {
+type phoneLoginForm struct {
 	Phone    string
 	CodeSent bool
 	Next     string
@@ -18,12 +18,12 @@ type phoneForm struct {
 }
 
 func (s *Server) pagePhoneLogin(w http.ResponseWriter, r *http.Request, v *view) error {
-	v.Title, v.Data = "Sign in with a text message", phoneForm{Next: localPath(r.URL.Query().Get("next"), "")}
+	v.Title, v.Data = "Sign in with a text message", phoneLoginForm{Next: localPath(r.URL.Query().Get("next"), "")}
 	return s.render(w, r, http.StatusOK, "login-phone", v)
 }
 
-// phoneNumber drops the spaces, dashes, dots and brackets people type.
-func phoneNumber(s string) string {
+// signInPhone drops the spaces, dashes, dots and brackets people type.
+func signInPhone(s string) string {
 	return strings.Map(func(c rune) rune {
 		if strings.ContainsRune(" -.()", c) {
 			return -1
@@ -35,7 +35,7 @@ func phoneNumber(s string) string {
 // pagePhoneSend sends a code when the number has an account and shows
 // the code step either way.
 func (s *Server) pagePhoneSend(w http.ResponseWriter, r *http.Request, v *view) error {
-	f := phoneForm{Phone: phoneNumber(r.PostFormValue("phone")), Next: localPath(r.PostFormValue("next"), "")}
+	f := phoneLoginForm{Phone: signInPhone(r.PostFormValue("phone")), Next: localPath(r.PostFormValue("next"), "")}
 	v.Title = "Sign in with a text message"
 	err := required("phone", f.Phone)
 	if err == nil {
@@ -55,7 +55,7 @@ func (s *Server) pagePhoneSend(w http.ResponseWriter, r *http.Request, v *view) 
 
 // pagePhoneVerify signs in with the code, as the password form does.
 func (s *Server) pagePhoneVerify(w http.ResponseWriter, r *http.Request, v *view) error {
-	f := phoneForm{Phone: phoneNumber(r.PostFormValue("phone")), CodeSent: true, Next: localPath(r.PostFormValue("next"), "")}
+	f := phoneLoginForm{Phone: signInPhone(r.PostFormValue("phone")), CodeSent: true, Next: localPath(r.PostFormValue("next"), "")}
 	v.Title = "Sign in with a text message"
 	code := strings.ReplaceAll(strings.TrimSpace(r.PostFormValue("code")), " ", "")
 	if f.Phone == "" {
