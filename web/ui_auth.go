@@ -20,6 +20,7 @@ func (s *Server) uiRoutes() {
 	s.page("POST /clinics", eonpro.PermSelf, s.pageChooseClinic)
 	s.page("GET /{$}", eonpro.PermSelf, s.pageHome)
 	s.adminPages()
+	s.memberPages()
 }
 
 // loginForm is the data of the sign-in pages.
