@@ -34,6 +34,8 @@ type AuthService struct {
 	jwtKey []byte
 	macKey []byte // keys HMACs of lockout subjects, phone numbers and codes
 	sealer *sealer
+	// Links are the web app's addresses in invitation and reset messages.
+	Links Links
 }
 
 var _ eonpro.AuthService = (*AuthService)(nil)

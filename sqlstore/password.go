@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/eonpro/eonpro"
@@ -35,7 +36,7 @@ func (s *AuthService) ForgotPassword(ctx context.Context, email string) error {
 		return err
 	}
 	return s.notify.Notify(ctx, eonpro.Message{Channel: eonpro.ChannelEmail, To: to, Subject: "Reset your EONPRO password",
-		Body: "Use this code within 30 minutes to choose a new password: " + tok +
+		Body: "Use this code within 30 minutes to choose a new password: " + tok + resetLink(s.Links, tok) +
 			"\nIf you did not ask for it, ignore this message; your password is unchanged."})
 }
 
@@ -109,4 +110,12 @@ func renameField(err error, from, to string) error {
 		return eonpro.FieldError(to, msg)
 	}
 	return err
+}
+
+// resetLink is the reset page's address in the reset message, if known.
+func resetLink(l Links, token string) string {
+	if at := l.page("", "/reset", url.Values{"token": {token}}); at != "" {
+		return "\nOr open: " + at
+	}
+	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/mail"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -286,16 +287,26 @@ func (s *UserService) InviteMember(ctx context.Context, inv eonpro.Invitation) (
 	if err != nil {
 		return nil, fmt.Errorf("invite member: %w", err)
 	}
-	if err := s.notify.Notify(ctx, invitationMessage(m, link)); err != nil {
+	var links Links
+	if s.auth != nil {
+		links = s.auth.Links
+	}
+	if err := s.notify.Notify(ctx, invitationMessage(m, link, links)); err != nil {
 		return nil, fmt.Errorf("invite member: %w", err)
 	}
 	return m, nil
 }
 
-func invitationMessage(m *eonpro.Member, token string) eonpro.Message {
+func invitationMessage(m *eonpro.Member, token string, links Links) eonpro.Message {
 	body := fmt.Sprintf("You have been added to %s as %s. Sign in with your existing account.", m.ClinicName, m.Role)
+	if at := links.page(m.ClinicSlug, "/login", nil); at != "" && token == "" {
+		body += "\n" + at
+	}
 	if token != "" {
 		body = fmt.Sprintf("You have been invited to %s as %s. Set your password with this code within 7 days: %s", m.ClinicName, m.Role, token)
+		if at := links.page(m.ClinicSlug, "/set-password", url.Values{"token": {token}}); at != "" {
+			body += "\nOr open: " + at
+		}
 	}
 	return eonpro.Message{Channel: eonpro.ChannelEmail, To: m.Email, Subject: "Your " + m.ClinicName + " account", Body: body}
 }

@@ -122,6 +122,8 @@ func newIDEnv(t *testing.T, engine sqlstore.Engine, rates Rates) *idEnv {
 	s.SetReady(true)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
+	// Invitation and reset messages link to this server's pages.
+	auth.Links = sqlstore.Links{PublicURL: srv.URL}
 	return &idEnv{t: t, db: db, srv: srv, clock: c, notify: notify, log: logs,
 		clinics: map[string]*eonpro.Clinic{}, users: map[string]*eonpro.User{}, audit: audit, patients: patients,
 		ring: ring, patientSvc: patientSvc, blobDir: blobDir}

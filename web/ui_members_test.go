@@ -15,6 +15,7 @@ import (
 var (
 	membersInviteCode = regexp.MustCompile(`within 7 days: (\S+)`)
 	membersResetCode  = regexp.MustCompile(`new password: (\S+)`)
+	membersInviteLink = regexp.MustCompile(`Or open: (\S+)`)
 )
 
 // membersSeed makes alpha with an admin and a staff member, and beta with
@@ -188,6 +189,11 @@ func TestUIMembersForgot(t *testing.T) {
 		})
 		t.Run("OK", func(t *testing.T) {
 			code := e.sentCode("staff@alpha.test", membersResetCode)
+			link := e.sentCode("staff@alpha.test", membersInviteLink)
+			if want := e.srv.URL + "/reset?token=" + code; link != want {
+				t.Errorf("reset link %q, want %q", link, want)
+			}
+			membersExpect(t, "reset link", b.get(strings.TrimPrefix(link, e.srv.URL)), 200, `value="`+code+`"`)
 			p := b.send("POST", "/reset", url.Values{"code": {code}, "email": {"staff@alpha.test"}, "password": {"short"}})
 			membersExpect(t, "short password", p, 422, "Use at least 12 characters.")
 			p = b.send("POST", "/reset", url.Values{"code": {code}, "email": {"staff@alpha.test"}, "password": {"a long and fine passphrase"}})

@@ -38,6 +38,7 @@ type Config struct {
 	MasterKeyFile   string        `env:"EONPRO_MASTER_KEY_FILE" help:"file holding the master key as base64 of 32 bytes (a mounted secret)"`
 	KMSKeyID        string        `env:"EONPRO_KMS_KEY_ID" help:"AWS KMS key id, ARN or alias that wraps the clinic data keys instead of a local master key; region EONPRO_AWS_REGION, credentials from the AWS default chain"`
 	KMSEndpoint     string        `env:"EONPRO_KMS_ENDPOINT" help:"KMS endpoint URL, for a local KMS (tests, LocalStack)"`
+	PublicURL       string        `env:"EONPRO_PUBLIC_URL" help:"where people reach the web app (https://app.example.com): invitation and password-reset messages link to it (to SLUG.EONPRO_BASE_DOMAIN when that is set). In development it defaults to http://localhost:PORT; in production without it the messages carry only their codes"`
 	BaseDomain      string        `env:"EONPRO_BASE_DOMAIN" help:"clinics are reached at SLUG.BASE_DOMAIN (e.g. eonpro.app); custom domains are set per clinic"`
 	RateStrict      string        `env:"EONPRO_RATE_LIMIT_STRICT" default:"5/15m" help:"sign-in, 2FA, password reset and phone codes, per IP and route (COUNT/DURATION)"`
 	RateStandard    string        `env:"EONPRO_RATE_LIMIT_STANDARD" default:"60/1m" help:"the authenticated API, per user or API key (COUNT/DURATION)"`
@@ -146,6 +147,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Addr == "" {
 		return errors.New("config: EONPRO_ADDR must not be empty")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return errors.New("config: EONPRO_PUBLIC_URL must be a scheme and host, like https://app.example.com")
+		}
+		if c.Env == "production" && u.Scheme != "https" {
+			return errors.New("config: EONPRO_PUBLIC_URL must use https in production")
+		}
 	}
 	var level slog.Level
 	if level.UnmarshalText([]byte(c.LogLevel)) != nil {

@@ -86,6 +86,11 @@ func TestConfigValidate(t *testing.T) {
 		{"ErrKMSEndpointAlone", map[string]string{"EONPRO_KMS_ENDPOINT": "http://127.0.0.1:4566"}, "EONPRO_KMS_KEY_ID"},
 		{"ErrProductionNoAuditKey", map[string]string{"EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret, "EONPRO_MASTER_KEY": master},
 			"EONPRO_AUDIT_SIGNING_KEY_FILE is required"},
+		{"OKPublicURL", map[string]string{"EONPRO_PUBLIC_URL": "http://localhost:8080"}, ""},
+		{"ErrPublicURLPath", map[string]string{"EONPRO_PUBLIC_URL": "https://app.example.com/x"}, "EONPRO_PUBLIC_URL"},
+		{"ErrPublicURLNoScheme", map[string]string{"EONPRO_PUBLIC_URL": "app.example.com"}, "EONPRO_PUBLIC_URL"},
+		{"ErrProductionPublicURLHTTP", map[string]string{"EONPRO_AUDIT_SIGNING_KEY_FILE": auditKey, "EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret,
+			"EONPRO_MASTER_KEY": master, "EONPRO_PUBLIC_URL": "http://app.example.com"}, "EONPRO_PUBLIC_URL must use https"},
 		{"ErrAuditCheckpointInterval", map[string]string{"EONPRO_AUDIT_CHECKPOINT_INTERVAL": "30s"}, "EONPRO_AUDIT_CHECKPOINT_INTERVAL"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,5 +175,14 @@ func TestConfigDocs(t *testing.T) {
 	}
 	if string(got) != b.String() {
 		t.Errorf("docs/configuration.md is out of date; run go test ./cmd/eonpro -run TestConfigDocs -update")
+	}
+}
+
+func TestDialAddr(t *testing.T) {
+	for in, want := range map[string]string{":8080": "localhost:8080", "[::]:8080": "localhost:8080", "0.0.0.0:80": "localhost:80",
+		"127.0.0.1:18080": "127.0.0.1:18080", "app.internal:8080": "app.internal:8080", "[::1]:9": "[::1]:9"} {
+		if got := dialAddr(in); got != want {
+			t.Errorf("dialAddr(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

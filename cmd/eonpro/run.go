@@ -97,7 +97,9 @@ type Main struct {
 
 	auditFlags auditFlags
 	audit      *sqlstore.AuditService
-	patients   *sqlstore.PatientService
+	// auth is the sign-in service; its Links are set once listening.
+	auth     *sqlstore.AuthService
+	patients *sqlstore.PatientService
 
 	ring       *phi.KeyRing
 	keys       *sqlstore.KeyService

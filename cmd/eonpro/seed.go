@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"net"
 
 	"github.com/eonpro/eonpro"
 	"github.com/eonpro/eonpro/sqlstore"
@@ -162,8 +162,12 @@ func (m *Main) printDemoLogins() {
 // dialAddr turns a listen address into one to call: ":8080" is
 // localhost:8080.
 func dialAddr(listen string) string {
-	if strings.HasPrefix(listen, ":") {
-		return "localhost" + listen
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
 	}
-	return listen
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }

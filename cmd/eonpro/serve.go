@@ -67,6 +67,11 @@ func (m *Main) serve(ctx context.Context) error {
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
 	}
+	// Messages link to the web app; in development it is here.
+	m.auth.Links = sqlstore.Links{PublicURL: m.Config.PublicURL, BaseDomain: m.Config.BaseDomain}
+	if m.auth.Links.PublicURL == "" && m.Config.Env != "production" {
+		m.auth.Links.PublicURL = "http://" + dialAddr(m.ln.Addr().String())
+	}
 	if err := m.queue.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start jobs: %w", err)
 	}
@@ -96,6 +101,7 @@ func (m *Main) webConfig() (web.Config, error) {
 	if err != nil {
 		return web.Config{}, err
 	}
+	m.auth = auth
 	var limiter eonpro.RateLimiter = inmem.NewRateLimiter(nil, 100_000)
 	if m.redis != nil {
 		limiter = redis.NewRateLimiter(m.redis, limiter, m.log)
