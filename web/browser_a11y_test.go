@@ -1,0 +1,69 @@
+package web
+
+import (
+	_ "embed"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/eonpro/eonpro"
+)
+
+// axeSource is axe-core (npm axe-core 4.14.1, MPL-2.0), the accessibility
+// rules engine, injected into pages by checkA11y. It is test data only:
+// the app never serves it.
+//
+//go:embed testdata/axe.min.js
+var axeSource string
+
+// a11yViolation is what axe reports of one rule a page breaks.
+type a11yViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any `json:"target"`
+	} `json:"nodes"`
+}
+
+// checkA11y runs axe on the page the browser shows, against WCAG 2.1 A and
+// AA (labels, names, contrast, landmarks, ARIA), and fails the test for
+// every violation, naming the rule and the elements.
+func (b *browser) checkA11y() {
+	b.t.Helper()
+	var loaded bool
+	b.eval(`typeof window.axe === "object"`, &loaded)
+	if !loaded {
+		// DevTools evaluation is not bound by the page's CSP.
+		b.eval(axeSource+";true", nil)
+	}
+	var got []a11yViolation
+	b.eval(`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+		resultTypes: ["violations"]}).then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+		nodes: v.nodes.map(n => ({target: n.target}))})))`, &got)
+	for _, v := range got {
+		var where []string
+		for _, n := range v.Nodes {
+			where = append(where, fmt.Sprint(n.Target...))
+		}
+		b.t.Errorf("%s: accessibility: %s (%s, %s) at %s", b.location(), v.Help, v.ID, v.Impact, strings.Join(where, ", "))
+	}
+}
+
+// TestBrowserAccessibilitySignIn checks the pages anyone can open.
+func TestBrowserAccessibilitySignIn(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *idEnv) {
+		e.clinic("alpha")
+		e.user("admin@alpha.test", false, "alpha", eonpro.RoleAdmin)
+		b := newBrowser(t, e.srv.URL)
+		for _, p := range []string{"/login", "/login?expired=1", "/forgot", "/reset?sent=1", "/set-password", "/login/phone", "/no/such/page"} {
+			b.visit(p)
+			b.checkA11y()
+		}
+		b.visit("/login")
+		b.fill("#email", "admin@alpha.test")
+		b.fill("#password", "wrong password here")
+		b.submit("form[action='/login']")
+		b.checkA11y()
+	})
+}
