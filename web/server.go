@@ -71,12 +71,16 @@ type Config struct {
 
 // Server routes requests. Create one with NewServer.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	mux     *http.ServeMux
-	handler http.Handler
-	metrics httpMetrics
-	ready   atomic.Bool
+	// sealed is set once routes are in; fallbacks are the paths whose
+	// 405 answer is registered (see methodFallback).
+	sealed    bool
+	fallbacks map[string]bool
+	cfg       Config
+	log       *slog.Logger
+	mux       *http.ServeMux
+	handler   http.Handler
+	metrics   httpMetrics
+	ready     atomic.Bool
 
 	// methods records the methods of each registered path, for 405s.
 	methods map[string][]string
@@ -103,7 +107,8 @@ func NewServer(cfg Config) *Server {
 		cfg.MaxUploadBytes = eonpro.DefaultMaxUploadBytes
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
-		methods: map[string][]string{}, perms: map[string]eonpro.Permission{}, bodyLimits: map[string]int64{}}
+		methods: map[string][]string{}, perms: map[string]eonpro.Permission{}, bodyLimits: map[string]int64{},
+		fallbacks: map[string]bool{}}
 	tmpl, err := parseTemplates()
 	if err != nil {
 		panic(err) // the embedded templates are part of the program
@@ -118,6 +123,10 @@ func NewServer(cfg Config) *Server {
 			desc: prometheus.NewDesc("eonpro_jobs", "Background jobs by state.", []string{"state"}, nil)})
 	}
 	s.routes()
+	for path := range s.methods {
+		s.methodFallback(path)
+	}
+	s.sealed = true
 	s.handler = chain(s.mux, requestID, securityHeaders, s.observe, s.recoverer, s.limitBody, s.crossOrigin)
 	return s
 }
@@ -234,13 +243,47 @@ func (s *Server) handleHTTP(pattern string, h http.Handler) {
 		setRoute(r.Context(), pattern)
 		h.ServeHTTP(w, r)
 	}))
-	if _, seen := s.methods[path]; !seen {
-		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			setRoute(r.Context(), path)
-			s.methodNotAllowed(w, r, path)
-		})
-	}
 	s.methods[path] = append(s.methods[path], method)
+	if s.sealed {
+		s.methodFallback(path)
+	}
+}
+
+// methodFallback registers the 405 answer for the methods path has no
+// route for. It runs once per path after every route is in (routes added
+// later, as tests do, get theirs at once), as a method-less pattern, or,
+// where that would clash with a method's wildcard route beside it
+// ("/patients/new" beside "GET /patients/{id}"), once per standard method.
+func (s *Server) methodFallback(path string) {
+	if s.fallbacks[path] {
+		return
+	}
+	s.fallbacks[path] = true
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setRoute(r.Context(), path)
+		s.methodNotAllowed(w, r, path)
+	})
+	if register(s.mux, path, h) {
+		return
+	}
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		if !slices.Contains(s.methods[path], m) && (m != http.MethodHead || !slices.Contains(s.methods[path], http.MethodGet)) {
+			register(s.mux, m+" "+path, h)
+		}
+	}
+}
+
+// register adds a pattern to mux, reporting false when it clashes with
+// one already there (ServeMux panics, before changing anything).
+func register(mux *http.ServeMux, pattern string, h http.Handler) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	mux.Handle(pattern, h)
+	return true
 }
 
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, path string) {

@@ -203,6 +203,11 @@ func TestMethodNotAllowed(t *testing.T) {
 	s.handle("PUT /api/test/multi", ok)
 	s.handle("GET /api/test/head", ok)
 	s.handle("HEAD /api/test/head", ok)
+	// A literal path beside a wildcard one. (Added after NewServer, the
+	// wildcard must come first; within NewServer the order is free.)
+	s.handle("GET /api/test/items/{id}", ok)
+	s.handle("GET /api/test/items/new", ok)
+	s.handle("POST /api/test/items/{id}", ok)
 	tests := []struct {
 		name, method, target, allow string
 	}{
@@ -213,6 +218,8 @@ func TestMethodNotAllowed(t *testing.T) {
 		{"UnknownMethod", "BREW", "/api/ready", "GET, HEAD"},
 		{"ManyMethods", http.MethodDelete, "/api/test/multi", "GET, POST, PUT, HEAD"},
 		{"ExplicitHead", http.MethodPost, "/api/test/head", "GET, HEAD"},
+		{"LiteralBesideWildcard", http.MethodPost, "/api/test/items/new", "GET, HEAD"},
+		{"WildcardBesideLiteral", http.MethodDelete, "/api/test/items/7", "GET, POST, HEAD"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
