@@ -25,7 +25,7 @@ type patientRecord struct {
 	Consents  []*eonpro.Consent
 	// Access is the patient's audit trail, for those who may read it
 	// (ShowAccess).
-	Access     []*eonpro.AuditEvent
+	Access     []accessEntry
 	ShowAccess bool
 	CanWrite   bool
 	Consent    consentForm
@@ -38,6 +38,13 @@ type documentList struct {
 	Kinds     []eonpro.DocumentKind
 	Error     string
 	CanWrite  bool
+}
+
+// accessEntry is one line of a patient's access log.
+type accessEntry struct {
+	*eonpro.AuditEvent
+	// ActorName is the member's name, "" for API keys and former members.
+	ActorName string
 }
 
 // consentForm is the form that records a consent.
@@ -82,11 +89,35 @@ func (s *Server) loadPatientRecord(r *http.Request, p *eonpro.Principal, id stri
 	}
 	if p.Can(eonpro.PermAuditRead) {
 		rec.ShowAccess = true
-		if rec.Access, _, err = s.cfg.Audit.FindAuditEvents(ctx, eonpro.AuditFilter{PatientID: &id, Limit: 25}); err != nil {
+		if rec.Access, err = s.patientAccessLog(r, p, id); err != nil {
 			return nil, err
 		}
 	}
 	return rec, nil
+}
+
+// patientAccessLog is the newest of the patient's audit events, with the
+// names of the members who acted (one query for all of them).
+func (s *Server) patientAccessLog(r *http.Request, p *eonpro.Principal, id string) ([]accessEntry, error) {
+	evs, _, err := s.cfg.Audit.FindAuditEvents(r.Context(), eonpro.AuditFilter{PatientID: &id, Limit: 25})
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	if p.Can(eonpro.PermMembersRead) {
+		ms, err := s.cfg.Users.FindMembers(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			names[m.UserID] = m.Name
+		}
+	}
+	out := make([]accessEntry, len(evs))
+	for i, ev := range evs {
+		out[i] = accessEntry{AuditEvent: ev, ActorName: names[ev.ActorID]}
+	}
+	return out, nil
 }
 
 func (s *Server) patientDocuments(r *http.Request, p *eonpro.Principal, id string) (documentList, error) {

@@ -362,7 +362,8 @@ func (w *uiPatientsWorld) testOtherClinic(t *testing.T) {
 func (w *uiPatientsWorld) testAccessLog(t *testing.T) {
 	b := w.signIn("admin@alpha.test")
 	p := b.get("/patients/" + w.ada.ID)
-	if p.Status != 200 || !strings.Contains(p.Body, `id="access-log"`) || !strings.Contains(p.Body, "phi.view") || !strings.Contains(p.Body, "phi.create") {
+	if p.Status != 200 || !strings.Contains(p.Body, `id="access-log"`) || !strings.Contains(p.Body, "phi.view") || !strings.Contains(p.Body, "phi.create") ||
+		!strings.Contains(p.Body, "<td>Test admin <span class=\"muted\">admin</span></td>") {
 		t.Errorf("admin: %d %s", p.Status, p.Body)
 	}
 	staff := w.signIn("staff@alpha.test").get("/patients/" + w.ada.ID)
