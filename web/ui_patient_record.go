@@ -36,6 +36,7 @@ type documentList struct {
 	PatientID string
 	Documents []*eonpro.Document
 	Kinds     []eonpro.DocumentKind
+	Labels    map[eonpro.DocumentKind]string
 	Error     string
 	CanWrite  bool
 }
@@ -50,9 +51,20 @@ type accessEntry struct {
 // consentForm is the form that records a consent.
 type consentForm struct {
 	Kinds                     []eonpro.ConsentKind
+	Labels                    map[eonpro.ConsentKind]string
 	Kind, Version, SignedName string
 	Errors                    map[string]string
 }
+
+// documentKindLabels and consentKindLabels name the kinds for people.
+var (
+	documentKindLabels = map[eonpro.DocumentKind]string{eonpro.DocumentIDCard: "ID card",
+		eonpro.DocumentInsuranceCard: "Insurance card", eonpro.DocumentLabResult: "Lab result",
+		eonpro.DocumentConsent: "Signed consent", eonpro.DocumentOther: "Other"}
+	consentKindLabels = map[eonpro.ConsentKind]string{eonpro.ConsentTelehealth: "Telehealth",
+		eonpro.ConsentTreatment: "Treatment", eonpro.ConsentPrivacyNotice: "Privacy notice",
+		eonpro.ConsentSMS: "Text messages (SMS)"}
+)
 
 // doneNotices are the notices a redirect to a patient's page may ask for.
 var doneNotices = map[string]string{
@@ -80,7 +92,7 @@ func (s *Server) loadPatientRecord(r *http.Request, p *eonpro.Principal, id stri
 		return nil, err
 	}
 	rec := &patientRecord{Patient: pt, CanWrite: p.Can(eonpro.PermPatientsWrite),
-		Consent: consentForm{Kinds: eonpro.ConsentKinds}}
+		Consent: consentForm{Kinds: eonpro.ConsentKinds, Labels: consentKindLabels}}
 	if rec.Documents, err = s.patientDocuments(r, p, id); err != nil {
 		return nil, err
 	}
@@ -122,7 +134,8 @@ func (s *Server) patientAccessLog(r *http.Request, p *eonpro.Principal, id strin
 
 func (s *Server) patientDocuments(r *http.Request, p *eonpro.Principal, id string) (documentList, error) {
 	ds, _, err := s.cfg.Documents.FindDocuments(r.Context(), eonpro.DocumentFilter{PatientID: id})
-	return documentList{PatientID: id, Documents: ds, Kinds: eonpro.DocumentKinds, CanWrite: p.Can(eonpro.PermPatientsWrite)}, err
+	return documentList{PatientID: id, Documents: ds, Kinds: eonpro.DocumentKinds, Labels: documentKindLabels,
+		CanWrite: p.Can(eonpro.PermPatientsWrite)}, err
 }
 
 // pageUploadDocument stores an upload from patients.js and answers the
@@ -188,7 +201,7 @@ func (s *Server) pageCreateConsent(w http.ResponseWriter, r *http.Request, v *vi
 	if lerr != nil {
 		return lerr
 	}
-	rec.Consent = consentForm{Kinds: eonpro.ConsentKinds, Kind: string(in.Kind), Version: in.Version,
+	rec.Consent = consentForm{Kinds: eonpro.ConsentKinds, Labels: consentKindLabels, Kind: string(in.Kind), Version: in.Version,
 		SignedName: in.SignedName, Errors: eonpro.ErrorFields(err)}
 	v.Title, v.Data = "Patient "+rec.Patient.MRN, rec
 	return s.render(w, r, http.StatusUnprocessableEntity, "patient", v)
