@@ -78,8 +78,22 @@ func TestBrowserPatients(t *testing.T) {
 		b.waitText("#no-documents", "No documents.")
 		b.fill("#upload-kind", string(eonpro.DocumentLabResult))
 		b.setFile("#upload-file", path)
+		// Record what the progress bar is set to: the section it is in is
+		// replaced when the upload ends.
+		b.eval(`(function () {
+			const bar = document.getElementById("upload-progress");
+			const d = Object.getOwnPropertyDescriptor(HTMLProgressElement.prototype, "value");
+			window.uploadProgress = [];
+			Object.defineProperty(bar, "value", {get() { return d.get.call(this); },
+				set(v) { window.uploadProgress.push(v); d.set.call(this, v); }});
+		})()`, nil)
 		b.click("#upload-form button[type=submit]")
 		b.waitText("#document-list", "scan.pdf")
+		var progress []float64
+		b.eval(`window.uploadProgress`, &progress)
+		if len(progress) < 2 || progress[len(progress)-1] != 100 {
+			t.Errorf("the progress bar went %v, want from 0 to 100", progress)
+		}
 		b.waitText("#upload-status", "Uploaded.")
 		href := b.attr("#document-list a.document-link", "href")
 		status, headers, body := b.fetch(href)
