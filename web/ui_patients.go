@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/eonpro/eonpro"
@@ -158,6 +159,10 @@ type patientFormData struct {
 	MRN      string
 	Sections []formSection
 	Error    string
+	// Marked is whether a field shows an error; Others are the errors of
+	// fields the form does not show, as "field: message".
+	Marked bool
+	Others []string
 }
 
 // formSection is a group of fields with a heading.
@@ -307,8 +312,17 @@ func (s *Server) renderPatientFormError(w http.ResponseWriter, r *http.Request, 
 	default:
 		return err
 	}
-	d.Sections = newPatientForm(values, eonpro.ErrorFields(err))
+	fields := eonpro.ErrorFields(err)
+	d.Sections = newPatientForm(values, fields)
 	d.Error = eonpro.ErrorMessage(err)
+	for name, msg := range fields {
+		if _, shown := values[name]; shown {
+			d.Marked = true
+		} else {
+			d.Others = append(d.Others, name+": "+msg)
+		}
+	}
+	slices.Sort(d.Others)
 	v.Data = d
 	return s.render(w, r, ErrorStatus(eonpro.ErrorCode(err)), "patient-form", v)
 }

@@ -134,6 +134,16 @@ func (w *uiPatientsWorld) testList(t *testing.T) {
 	if next.Status != 200 || strings.Count(next.Body, "<tr>") != 3 || strings.Contains(next.Body, "cursor=") {
 		t.Errorf("second page: %d %d rows", next.Status, strings.Count(next.Body, "<tr>"))
 	}
+	// Search results page on with the cursor in the body, beside the terms.
+	found := uiPatientsSearch(bb, "many")
+	m = regexp.MustCompile(`name="cursor" value="([0-9a-f-]+)"`).FindStringSubmatch(found.Body)
+	if m == nil || strings.Count(found.Body, "<tr>") != 51 || !strings.Contains(found.Body, "50 or more patients found.") {
+		t.Fatalf("search, first page: %d rows, next %v", strings.Count(found.Body, "<tr>"), m)
+	}
+	more := uiPatientsHX(bb, "/patients/search", "application/x-www-form-urlencoded", url.Values{"q": {"many"}, "cursor": {m[1]}}.Encode())
+	if strings.Count(more.Body, "<tr>") != 2 || strings.Contains(more.Body, `name="cursor"`) {
+		t.Errorf("search, second page: %d rows", strings.Count(more.Body, "<tr>"))
+	}
 }
 
 func (w *uiPatientsWorld) testSearch(t *testing.T) {
@@ -196,7 +206,7 @@ func (w *uiPatientsWorld) testCreate(t *testing.T) {
 			t.Errorf("422 page lacks %q", want)
 		}
 	}
-	if bad.Status != 422 || strings.Contains(bad.Body, "pf-given_name-error") {
+	if bad.Status != 422 || strings.Contains(bad.Body, "pf-given_name-error") || !strings.Contains(bad.Body, "Check the fields marked below.") {
 		t.Errorf("invalid: %d %s", bad.Status, bad.Body)
 	}
 	ok := b.post("/patients", uiPatientsForm())
