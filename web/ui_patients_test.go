@@ -277,6 +277,16 @@ func (w *uiPatientsWorld) testUpload(t *testing.T) {
 	if dl := b.get(m[1]); dl.Status != 200 || dl.Header.Get("Content-Type") != "application/pdf" || !strings.Contains(dl.Body, "cholesterol") {
 		t.Errorf("download: %d %v", dl.Status, dl.Header)
 	}
+	// Over the server's usual body limit, within the upload limit.
+	big := pdfFile("big.pdf", strings.Repeat("x", 3<<19))
+	body, ct = multipartBody(kindPart("other"), big)
+	if up := uiPatientsHX(b, path, ct, body); up.Status != 201 || !strings.Contains(up.Body, "big.pdf") {
+		t.Errorf("a 1.5 MiB upload: %d %s", up.Status, up.Body)
+	}
+	body, ct = multipartBody(kindPart("other"), pdfFile("huge.pdf", strings.Repeat("x", testMaxUpload)))
+	if up := uiPatientsHX(b, path, ct, body); up.Status != 413 {
+		t.Errorf("over the upload limit: %d %s", up.Status, up.Body)
+	}
 	body, ct = multipartBody(kindPart("lab_result"), part{name: "file", filename: "x.html", content: []byte("<html><script>")})
 	if bad := uiPatientsHX(b, path, ct, body); bad.Status != 422 || !strings.Contains(bad.Body, `id="upload-error"`) || !strings.Contains(bad.Body, "labs.pdf") {
 		t.Errorf("disallowed type: %d %s", bad.Status, bad.Body)

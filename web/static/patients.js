@@ -36,7 +36,8 @@
         if (note && xhr.status === 201) note.textContent = "Uploaded.";
         return;
       }
-      finish("The upload failed (error " + xhr.status + "). Reload the page and try again.");
+      if (xhr.status === 413) finish("The file is larger than the upload limit.");
+      else finish("The upload failed (error " + xhr.status + "). Reload the page and try again.");
     });
     xhr.addEventListener("error", function () { finish("The upload failed: the connection was lost. Try again."); });
     function finish(message) {
