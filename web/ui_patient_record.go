@@ -16,6 +16,7 @@ func (s *Server) patientRecordPages() {
 	s.page(uploadPage, eonpro.PermPatientsWrite, s.pageUploadDocument)
 	s.bodyLimits[uploadPage] = s.cfg.MaxUploadBytes + multipartOverhead
 	s.page("POST /patients/{id}/consents", eonpro.PermPatientsWrite, s.pageCreateConsent)
+	s.page("POST /patients/{id}/status", eonpro.PermPatientsWrite, s.pagePatientStatus)
 }
 
 // patientRecord is the data of a patient's page.
@@ -68,9 +69,11 @@ var (
 
 // doneNotices are the notices a redirect to a patient's page may ask for.
 var doneNotices = map[string]string{
-	"created": "The patient was added.",
-	"updated": "The changes were saved.",
-	"consent": "The consent was recorded.",
+	"created":  "The patient was added.",
+	"updated":  "The changes were saved.",
+	"consent":  "The consent was recorded.",
+	"archived": "The patient was archived.",
+	"restored": "The patient is active again.",
 }
 
 func (s *Server) pagePatient(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -205,4 +208,27 @@ func (s *Server) pageCreateConsent(w http.ResponseWriter, r *http.Request, v *vi
 		SignedName: in.SignedName, Errors: eonpro.ErrorFields(err)}
 	v.Title, v.Data = "Patient "+rec.Patient.MRN, rec
 	return s.render(w, r, http.StatusUnprocessableEntity, "patient", v)
+}
+
+// pagePatientStatus archives a patient or makes an archived one active
+// again; nothing is deleted.
+func (s *Server) pagePatientStatus(w http.ResponseWriter, r *http.Request, v *view) error {
+	id := r.PathValue("id")
+	var err error
+	done := "archived"
+	switch r.PostFormValue("status") {
+	case eonpro.PatientArchived:
+		err = s.cfg.Patients.ArchivePatient(r.Context(), id)
+	case eonpro.PatientActive:
+		active := eonpro.PatientActive
+		_, err = s.cfg.Patients.UpdatePatient(r.Context(), id, eonpro.PatientUpdate{Status: &active})
+		done = "restored"
+	default:
+		err = eonpro.FieldError("status", "must be active or archived")
+	}
+	if err != nil {
+		return err
+	}
+	s.redirect(w, r, "/patients/"+id+"?done="+done)
+	return nil
 }

@@ -96,6 +96,7 @@ func TestUIPatients(t *testing.T) {
 		t.Run("PatientPage", w.testPatientPage)
 		t.Run("Upload", w.testUpload)
 		t.Run("Consent", w.testConsent)
+		t.Run("Archive", w.testArchive)
 		t.Run("ErrPermission", w.testPermission)
 		t.Run("ErrOtherClinic", w.testOtherClinic)
 		t.Run("AccessLog", w.testAccessLog)
@@ -389,5 +390,38 @@ func (w *uiPatientsWorld) testAccessLog(t *testing.T) {
 	staff := w.signIn("staff@alpha.test").get("/patients/" + w.ada.ID)
 	if strings.Contains(staff.Body, `id="access-log"`) || strings.Contains(staff.Body, "phi.view") {
 		t.Errorf("staff see the access log")
+	}
+}
+
+func (w *uiPatientsWorld) testArchive(t *testing.T) {
+	b := w.signIn("staff@alpha.test")
+	p := w.e.uiPatientsCreate("alpha", eonpro.NewPatient{GivenName: "Archie", FamilyName: "Ved", Address: eonpro.Address{State: "TX"}})
+	path := "/patients/" + p.ID + "/status"
+	if bad := b.post(path, url.Values{"status": {"gone"}}); bad.Status != 422 {
+		t.Errorf("bad status: %d", bad.Status)
+	}
+	if a := b.post(path, url.Values{"status": {"archived"}}); a.Status != http.StatusSeeOther || a.Location != "/patients/"+p.ID+"?done=archived" {
+		t.Fatalf("archive: %d %q %s", a.Status, a.Location, a.Body)
+	}
+	if page := b.get("/patients/" + p.ID + "?done=archived"); !strings.Contains(page.Body, "The patient was archived.") || !strings.Contains(page.Body, "Make active") {
+		t.Errorf("archived page: %s", page.Body)
+	}
+	if l := b.get("/patients?status=archived"); !strings.Contains(l.Body, "Ved, Archie") {
+		t.Errorf("not in the archived list")
+	}
+	if l := b.get("/patients"); strings.Contains(l.Body, "Ved, Archie") {
+		t.Errorf("still in the active list")
+	}
+	if a := b.post(path, url.Values{"status": {"active"}}); a.Location != "/patients/"+p.ID+"?done=restored" {
+		t.Fatalf("restore: %d %q", a.Status, a.Location)
+	}
+	if l := b.get("/patients"); !strings.Contains(l.Body, "Ved, Archie") {
+		t.Errorf("not active again")
+	}
+	if o := b.post("/patients/"+w.alan.ID+"/status", url.Values{"status": {"archived"}}); o.Status != 404 {
+		t.Errorf("another clinic's patient: %d", o.Status)
+	}
+	if d := w.signIn("billing@alpha.test").post(path, url.Values{"status": {"archived"}}); d.Status != 403 {
+		t.Errorf("billing archives: %d", d.Status)
 	}
 }
