@@ -220,6 +220,9 @@ func TestMethodNotAllowed(t *testing.T) {
 		{"ExplicitHead", http.MethodPost, "/api/test/head", "GET, HEAD"},
 		{"LiteralBesideWildcard", http.MethodPost, "/api/test/items/new", "GET, HEAD"},
 		{"WildcardBesideLiteral", http.MethodDelete, "/api/test/items/7", "GET, POST, HEAD"},
+		{"PageLiteralBesideWildcard", http.MethodDelete, "/patients/new", "GET, HEAD"},
+		{"PageSearch", http.MethodGet, "/patients/search", "POST"},
+		{"PageWildcard", http.MethodDelete, "/patients/7", "GET, POST, HEAD"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,6 +21,7 @@ func (s *Server) uiRoutes() {
 	s.page("GET /{$}", eonpro.PermSelf, s.pageHome)
 	s.adminPages()
 	s.memberPages()
+	s.patientPages()
 }
 
 // loginForm is the data of the sign-in pages.
