@@ -288,7 +288,7 @@ func testDocumentForbidden(t *testing.T, e *docEnv) {
 	}
 	for name, err := range map[string]error{"create as billing": createErr,
 		"archive as billing": e.docs.ArchiveDocument(billing, d.ID),
-		"no principal": e.docs.ArchiveDocument(context.Background(), d.ID)} {
+		"no principal":       e.docs.ArchiveDocument(context.Background(), d.ID)} {
 		if eonpro.ErrorCode(err) != eonpro.EFORBIDDEN {
 			t.Errorf("%s: %v, want EFORBIDDEN", name, err)
 		}
