@@ -19,6 +19,7 @@ func (s *Server) uiRoutes() {
 	s.page("GET /clinics", eonpro.PermSelf, s.pageClinics)
 	s.page("POST /clinics", eonpro.PermSelf, s.pageChooseClinic)
 	s.page("GET /{$}", eonpro.PermSelf, s.pageHome)
+	s.accountPages()
 }
 
 // loginForm is the data of the sign-in pages.
