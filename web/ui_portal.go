@@ -7,8 +7,12 @@ import (
 	"github.com/eonpro/eonpro"
 )
 
-// portalAccessLog is how many accesses the portal lists.
-const portalAccessLog = 50
+// portalAccessLog is how many accesses the portal lists, of the latest
+// portalAccessRead it reads (the patient's own visits are left out).
+const (
+	portalAccessLog  = 50
+	portalAccessRead = 200
+)
 
 func (s *Server) portalPages() {
 	s.page("GET /portal", eonpro.PermOwnRecord, s.pagePortal)
@@ -36,11 +40,9 @@ var accessWhat = map[eonpro.AuditAction]string{
 	eonpro.ActionEmergencyAccess: "Opened in an emergency",
 }
 
-func newAccessRow(e *eonpro.AccessLogEntry, me string) accessRow {
+func newAccessRow(e *eonpro.AccessLogEntry) accessRow {
 	row := accessRow{AccessLogEntry: e, Who: e.ActorName, What: accessWhat[e.Action]}
 	switch {
-	case e.ActorType == eonpro.ActorUser && e.ActorID == me:
-		row.Who = "You"
 	case e.ActorType == eonpro.ActorAPIKey:
 		row.Who = "A connected system (API key)"
 	case e.ActorType == eonpro.ActorSystem:
@@ -69,12 +71,17 @@ func (s *Server) pagePortal(w http.ResponseWriter, r *http.Request, v *view) err
 	if d.Consents, _, err = s.cfg.Consents.FindConsents(ctx, eonpro.ConsentFilter{PatientID: profile.ID}); err != nil {
 		return err
 	}
-	log, _, err := s.cfg.Audit.FindAccessLog(ctx, portalAccessLog, "")
+	log, _, err := s.cfg.Audit.FindAccessLog(ctx, portalAccessRead, "")
 	if err != nil {
 		return err
 	}
 	for _, e := range log {
-		d.AccessLog = append(d.AccessLog, newAccessRow(e, v.Principal.UserID))
+		if len(d.AccessLog) == portalAccessLog {
+			break
+		}
+		if e.ActorType != eonpro.ActorUser || e.ActorID != v.Principal.UserID {
+			d.AccessLog = append(d.AccessLog, newAccessRow(e))
+		}
 	}
 	v.Title = "My record"
 	v.Data = d
