@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 )
 
 // TestBrowserPortal: a staff member opens a patient's record (through the
@@ -24,9 +26,19 @@ func TestBrowserPortal(t *testing.T) {
 		}
 		b.visit("/")
 		b.waitText("#recently-viewed", "Lovelace, Ada")
+		// The 2FA QR code is a data: image, which the page CSP allows.
+		b.visit("/account/mfa")
+		b.waitVisible("#mfa-qr")
+		var qrWidth float64
+		b.eval(`document.querySelector("#mfa-qr").naturalWidth`, &qrWidth)
+		if qrWidth != 200 {
+			t.Errorf("QR code image width %v, want 200 (not loaded?)", qrWidth)
+		}
 		b.submit("#logout-form")
 		b.waitURL("/login")
 
+		// The patient is on a phone.
+		mustBrowserStep(b, "phone viewport", chromedp.EmulateViewport(390, 844))
 		b.fill("#email", "patient@alpha.test")
 		b.fill("#password", testPassword)
 		b.submit("form[action='/login']")
@@ -39,6 +51,11 @@ func TestBrowserPortal(t *testing.T) {
 			if !strings.Contains(row, want) {
 				t.Errorf("latest access %q lacks %q", row, want)
 			}
+		}
+		var fits bool
+		b.eval(`document.documentElement.scrollWidth <= window.innerWidth`, &fits)
+		if !fits {
+			t.Error("the portal scrolls sideways on a phone")
 		}
 	})
 }
