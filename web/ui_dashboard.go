@@ -41,8 +41,8 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request, v *view) 
 // The size of the new-patients chart, in SVG user units.
 const (
 	chartWidth  = 600
-	chartHeight = 160
-	chartBase   = 140 // the baseline; below it, the first and last day
+	chartHeight = 142
+	chartBase   = 140 // the baseline, with room for the axis below
 )
 
 // dayChart is a bar chart of counts per day, drawn as inline SVG by the
