@@ -249,6 +249,9 @@ func TestUIAccountMFA(t *testing.T) {
 			}
 			p = b.post("/account/mfa/confirm", url.Values{"code": {e.totpNow(m[1])}})
 			wantPage(t, p, http.StatusOK, `id="backup-codes"`)
+			if p := b.get("/account"); p.Status != http.StatusOK {
+				t.Errorf("after enrolling, /account: %d %q", p.Status, p.Location)
+			}
 		})
 	})
 }
