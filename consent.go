@@ -66,8 +66,8 @@ type ConsentService interface {
 	// EINVALID naming kind, version or signed_name.
 	CreateConsent(ctx context.Context, patientID string, c NewConsent) (*Consent, error)
 	// FindConsents lists a patient's consents, newest first, and the
-	// cursor of the next page, recording phi.view. Needs patients:read;
-	// returns EFORBIDDEN, ENOTFOUND for the patient, EINVALID naming
+	// cursor of the next page, recording phi.view. Needs patients:read,
+	// or own_record for the principal's own record; returns EFORBIDDEN, ENOTFOUND for the patient, EINVALID naming
 	// kind, limit or cursor.
 	FindConsents(ctx context.Context, f ConsentFilter) ([]*Consent, string, error)
 }

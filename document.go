@@ -97,12 +97,14 @@ type DocumentService interface {
 	CreateDocument(ctx context.Context, patientID string, d NewDocument) (*Document, error)
 	// FindDocuments lists a patient's documents, newest first, and the
 	// cursor of the next page ("" at the end), recording phi.view.
-	// Needs patients:read; returns EFORBIDDEN, ENOTFOUND for the patient,
+	// Needs patients:read, or own_record for the principal's own
+	// record; returns EFORBIDDEN, ENOTFOUND for the patient,
 	// EINVALID naming status, limit or cursor.
 	FindDocuments(ctx context.Context, f DocumentFilter) ([]*Document, string, error)
 	// FindDocumentContent returns a document and its decrypted content,
 	// recording phi.view with the patient. Archived documents stay
-	// readable. Needs patients:read; returns EFORBIDDEN, ENOTFOUND.
+	// readable. Needs patients:read, or own_record for a document of the
+	// principal's own record; returns EFORBIDDEN, ENOTFOUND.
 	FindDocumentContent(ctx context.Context, id string) (*Document, []byte, error)
 	// ArchiveDocument archives a document, recording phi.delete; one
 	// already archived stays so without a second event. Needs

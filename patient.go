@@ -238,6 +238,15 @@ type PatientService interface {
 	// ArchivePatient archives a patient (archiving twice is no error).
 	// Needs patients:write. Returns EFORBIDDEN, ENOTFOUND.
 	ArchivePatient(ctx context.Context, id string) error
+	// PatientStats counts the clinic's patients, and those added on each
+	// of the last StatsDays days (UTC). Counts are not PHI: nothing is
+	// recorded. Needs patients:read. Returns EFORBIDDEN.
+	PatientStats(ctx context.Context) (*PatientStats, error)
+	// FindRecentlyViewedPatients lists the patients the principal last
+	// viewed (phi.view in the audit trail), most recent first, at most
+	// limit (1 to 50), recording phi.search with the ids returned. Needs
+	// patients:read. Returns EFORBIDDEN, EINVALID naming limit.
+	FindRecentlyViewedPatients(ctx context.Context, limit int) ([]*PatientView, error)
 	// FindMyPatient returns the principal's own record in the clinic.
 	// Needs own_record. Returns EFORBIDDEN, ENOTFOUND without a record.
 	FindMyPatient(ctx context.Context) (*PatientProfile, error)
@@ -245,4 +254,32 @@ type PatientService interface {
 	// own_record. Returns EFORBIDDEN, EINVALID naming the fields,
 	// ENOTFOUND without a record.
 	UpdateMyPatient(ctx context.Context, upd PatientProfileUpdate) (*PatientProfile, error)
+}
+
+// StatsDays is how many days PatientStats counts new patients for.
+const StatsDays = 30
+
+// PatientStats are the counts of a clinic's patients.
+type PatientStats struct {
+	Total  int `json:"total"`
+	Active int `json:"active"`
+	// AddedWeek and AddedMonth count patients added in the last 7 and 30
+	// days, today included.
+	AddedWeek  int `json:"added_week"`
+	AddedMonth int `json:"added_month"`
+	// PerDay has one entry for each of the last StatsDays days, oldest
+	// first, today last.
+	PerDay []DayCount `json:"per_day"`
+}
+
+// DayCount is how many patients were added on a day (YYYY-MM-DD, UTC).
+type DayCount struct {
+	Day   string `json:"day"`
+	Count int    `json:"count"`
+}
+
+// PatientView is a patient the principal viewed, and when they last did.
+type PatientView struct {
+	Patient  *Patient  `json:"patient"`
+	ViewedAt time.Time `json:"viewed_at"`
 }

@@ -147,7 +147,7 @@ func newConsent(nc eonpro.NewConsent) (*eonpro.Consent, error) {
 // phi.view.
 func (s *ConsentService) FindConsents(ctx context.Context, f eonpro.ConsentFilter) ([]*eonpro.Consent, string, error) {
 	p := eonpro.PrincipalFromContext(ctx)
-	if !p.Can(eonpro.PermPatientsRead) {
+	if !canReadRecords(p) {
 		return nil, "", eonpro.Errorf(eonpro.EFORBIDDEN, "You may not see consents.")
 	}
 	var kind *string
@@ -168,7 +168,7 @@ func (s *ConsentService) FindConsents(ctx context.Context, f eonpro.ConsentFilte
 	}
 	var out []*eonpro.Consent
 	err = s.db.ViewClinic(ctx, p.ClinicID, func(tx *Tx) error {
-		if err := requirePatient(ctx, tx, p.ClinicID, f.PatientID); err != nil {
+		if err := requireReadable(ctx, tx, p, f.PatientID); err != nil {
 			return err
 		}
 		out, err = queryAll(ctx, tx, selectConsentPage, scanConsent, p.ClinicID, f.PatientID, kind, cursor, limit+1)

@@ -276,7 +276,7 @@ func (s *DocumentService) store(ctx context.Context, clinicID string, d *storedD
 // FindDocuments lists a patient's documents of one status, newest first.
 func (s *DocumentService) FindDocuments(ctx context.Context, f eonpro.DocumentFilter) ([]*eonpro.Document, string, error) {
 	p := eonpro.PrincipalFromContext(ctx)
-	if !p.Can(eonpro.PermPatientsRead) {
+	if !canReadRecords(p) {
 		return nil, "", eonpro.Errorf(eonpro.EFORBIDDEN, "You may not see documents.")
 	}
 	status := eonpro.DocumentActive
@@ -295,7 +295,7 @@ func (s *DocumentService) FindDocuments(ctx context.Context, f eonpro.DocumentFi
 	}
 	var rows []*storedDocument
 	err = s.db.ViewClinic(ctx, p.ClinicID, func(tx *Tx) error {
-		if err := requirePatient(ctx, tx, p.ClinicID, f.PatientID); err != nil {
+		if err := requireReadable(ctx, tx, p, f.PatientID); err != nil {
 			return err
 		}
 		rows, err = queryAll(ctx, tx, selectDocumentPage, scanDocument, p.ClinicID, f.PatientID, status, cursor, limit+1)
@@ -336,10 +336,16 @@ func idCursor(cursor string) (*string, error) {
 // before handing it out.
 func (s *DocumentService) FindDocumentContent(ctx context.Context, id string) (*eonpro.Document, []byte, error) {
 	p := eonpro.PrincipalFromContext(ctx)
-	if !p.Can(eonpro.PermPatientsRead) {
+	if !canReadRecords(p) {
 		return nil, nil, eonpro.Errorf(eonpro.EFORBIDDEN, "You may not see documents.")
 	}
 	d, err := s.find(ctx, p.ClinicID, id)
+	if err == nil && !p.Can(eonpro.PermPatientsRead) {
+		err = s.db.ViewClinic(ctx, p.ClinicID, func(tx *Tx) error { return requireReadable(ctx, tx, p, d.PatientID) })
+		if eonpro.ErrorCode(err) == eonpro.ENOTFOUND {
+			err = eonpro.Errorf(eonpro.ENOTFOUND, "Document not found.")
+		}
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("find document content: %w", err)
 	}

@@ -23,6 +23,8 @@ SELECT ` + patientColumns + `
 FROM patients p
 WHERE p.clinic_id = $1
   AND p.user_id = $2`}
+	selectOwnPatient = Stmt{Name: "select_own_patient", SQL: `
+SELECT id FROM patients WHERE clinic_id = $1 AND id = $2 AND user_id = $3`}
 	selectPatientIDByUser = Stmt{Name: "select_patient_id_by_user", SQL: `
 SELECT id FROM patients WHERE clinic_id = $1 AND user_id = $2`}
 )
@@ -76,4 +78,25 @@ func (s *PatientService) FindPatientIDByUser(ctx context.Context, clinicID, user
 		return "", fmt.Errorf("find patient by user: %w", err)
 	}
 	return id, nil
+}
+
+// canReadRecords reports whether p may read some patient's documents and
+// consents: any patient with patients:read, their own with own_record.
+func canReadRecords(p *eonpro.Principal) bool {
+	return p.Can(eonpro.PermPatientsRead) || p.Can(eonpro.PermOwnRecord)
+}
+
+// requireReadable checks that patientID is a patient of the transaction's
+// clinic whose records p may read (see canReadRecords): a patient asking
+// for another's is answered as for a missing one. Returns ENOTFOUND.
+func requireReadable(ctx context.Context, tx *Tx, p *eonpro.Principal, patientID string) error {
+	if p.Can(eonpro.PermPatientsRead) {
+		return requirePatient(ctx, tx, tx.ClinicID(), patientID)
+	}
+	var id string
+	err := tx.QueryRow(ctx, selectOwnPatient, tx.ClinicID(), patientID, p.UserID).Scan(&id)
+	if err == ErrNoRows {
+		return eonpro.Errorf(eonpro.ENOTFOUND, "Patient not found.")
+	}
+	return err
 }

@@ -15,13 +15,14 @@ func (s *Server) uiRoutes() {
 	s.page("GET /login", eonpro.PermPublic, s.pageLogin)
 	s.page("POST /login", eonpro.PermPublic, s.pageLoginSubmit)
 	s.page("POST /login/mfa", eonpro.PermPublic, s.pageMFASubmit)
-	s.page("POST /logout", eonpro.PermSelf, s.pageLogout)
+	s.page("POST /logout", eonpro.PermEnroll, s.pageLogout) // also while 2FA enrolment is pending
 	s.page("GET /clinics", eonpro.PermSelf, s.pageClinics)
 	s.page("POST /clinics", eonpro.PermSelf, s.pageChooseClinic)
 	s.page("GET /{$}", eonpro.PermSelf, s.pageHome)
 	s.adminPages()
 	s.memberPages()
 	s.patientPages()
+	s.accountPages()
 }
 
 // loginForm is the data of the sign-in pages.
