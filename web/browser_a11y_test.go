@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/eonpro/eonpro"
 )
 
@@ -65,5 +66,56 @@ func TestBrowserAccessibilitySignIn(t *testing.T) {
 		b.fill("#password", "wrong password here")
 		b.submit("form[action='/login']")
 		b.checkA11y()
+	})
+}
+
+// TestBrowserAccessibilityPages opens every page of the web app as the
+// people who use it, in the desktop and the phone layout, and checks each
+// against WCAG 2.1 A/AA (the harness checks the security headers and
+// JavaScript errors of each too).
+func TestBrowserAccessibilityPages(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *idEnv) {
+		w := seedAccount(e)
+		// Something in every list: a document and a consent of the
+		// patient, seen by staff (the access log and recently viewed).
+		if res := w.upload(w.admin, w.own, kindPart("lab_result"), pdfFile("lab.pdf", "lab")); res.Status != 201 {
+			t.Fatalf("upload: %d %s", res.Status, res.Raw)
+		}
+		if res := e.do("POST", "/api/v1/patients/"+w.own+"/consents", map[string]string{"kind": "telehealth",
+			"version": "2026-01", "signed_name": "Ada Lovelace"}, bearer(w.admin)...); res.Status != 201 {
+			t.Fatalf("consent: %d %s", res.Status, res.Raw)
+		}
+		e.do("GET", "/api/v1/patients/"+w.own, nil, bearer(w.staff)...)
+		b := newBrowser(t, e.srv.URL)
+		adminBrowserSignIn(b, "admin@alpha.test")
+		pages := []string{"/", "/patients", "/patients/new", "/patients/" + w.own, "/patients/" + w.own + "/edit",
+			"/providers", "/providers/" + w.provider, "/admin/members", "/admin/settings", "/admin/api-keys",
+			"/admin/audit", "/account", "/account/mfa", "/account/sessions", "/patients/" + w.betaPatient}
+		for _, width := range []int64{1280, 390} {
+			mustBrowserStep(b, "viewport", chromedp.EmulateViewport(width, 900))
+			for _, p := range pages {
+				b.visit(p)
+				b.checkA11y()
+			}
+		}
+		// A form answered with field errors.
+		mustBrowserStep(b, "viewport", chromedp.EmulateViewport(1280, 900))
+		b.visit("/patients/new")
+		b.submit("main form button[type=submit]")
+		b.checkA11y()
+
+		b.submit("#logout-form")
+		b.visit("/login")
+		b.fill("#email", "patient@alpha.test")
+		b.fill("#password", testPassword)
+		b.submit("form[action='/login']")
+		b.waitURL("/portal")
+		for _, width := range []int64{1280, 390} {
+			mustBrowserStep(b, "viewport", chromedp.EmulateViewport(width, 900))
+			b.visit("/portal")
+			b.checkA11y()
+			b.visit("/account")
+			b.checkA11y()
+		}
 	})
 }
