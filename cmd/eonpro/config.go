@@ -41,7 +41,7 @@ type Config struct {
 	PublicURL       string        `env:"EONPRO_PUBLIC_URL" help:"where people reach the web app (https://app.example.com): invitation and password-reset messages link to it (to SLUG.EONPRO_BASE_DOMAIN when that is set). In development it defaults to http://localhost:PORT; in production without it the messages carry only their codes"`
 	BaseDomain      string        `env:"EONPRO_BASE_DOMAIN" help:"clinics are reached at SLUG.BASE_DOMAIN (e.g. eonpro.app); custom domains are set per clinic"`
 	RateStrict      string        `env:"EONPRO_RATE_LIMIT_STRICT" default:"5/15m" help:"sign-in, 2FA, password reset and phone codes, per IP and route (COUNT/DURATION)"`
-	RateStandard    string        `env:"EONPRO_RATE_LIMIT_STANDARD" default:"60/1m" help:"the authenticated API, per user or API key (COUNT/DURATION)"`
+	RateStandard    string        `env:"EONPRO_RATE_LIMIT_STANDARD" default:"300/1m" help:"the authenticated API and the web app's pages, per user or API key (COUNT/DURATION); a person working in the web app makes several requests a minute (pages, search as you type, the idle keep-alive)"`
 	RateRelaxed     string        `env:"EONPRO_RATE_LIMIT_RELAXED" default:"200/1m" help:"health and static reads, per IP (COUNT/DURATION)"`
 	HealthToken     string        `env:"EONPRO_HEALTH_TOKEN" secret:"true" help:"bearer token for GET /api/health?full=true"`
 	StripeKey       string        `env:"EONPRO_STRIPE_SECRET_KEY" secret:"true" help:"Stripe secret key (integration: stripe)"`
