@@ -87,7 +87,8 @@ func TestBrowserAccessibilityPages(t *testing.T) {
 		}
 		e.do("GET", "/api/v1/patients/"+w.own, nil, bearer(w.staff)...)
 		b := newBrowser(t, e.srv.URL)
-		adminBrowserSignIn(b, "admin@alpha.test")
+		b.signIn("admin@alpha.test")
+		b.waitText("main h1", "Dashboard")
 		pages := []string{"/", "/patients", "/patients/new", "/patients/" + w.own, "/patients/" + w.own + "/edit",
 			"/providers", "/providers/" + w.provider, "/admin/members", "/admin/settings", "/admin/api-keys",
 			"/admin/audit", "/account", "/account/mfa", "/account/sessions", "/patients/" + w.betaPatient}
@@ -105,10 +106,7 @@ func TestBrowserAccessibilityPages(t *testing.T) {
 		b.checkA11y()
 
 		b.submit("#logout-form")
-		b.visit("/login")
-		b.fill("#email", "patient@alpha.test")
-		b.fill("#password", testPassword)
-		b.submit("form[action='/login']")
+		b.signIn("patient@alpha.test")
 		b.waitURL("/portal")
 		for _, width := range []int64{1280, 390} {
 			mustBrowserStep(b, "viewport", chromedp.EmulateViewport(width, 900))

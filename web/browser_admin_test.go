@@ -8,16 +8,6 @@ import (
 	"github.com/eonpro/eonpro"
 )
 
-// adminBrowserSignIn signs in through the sign-in page.
-func adminBrowserSignIn(b *browser, email string) {
-	b.t.Helper()
-	b.visit("/login")
-	b.fill("#email", email)
-	b.fill("#password", testPassword)
-	b.submit("form[action='/login']")
-	b.waitText("main h1", "Dashboard")
-}
-
 // adminPreviewColour is the colour the branding preview's button shows.
 func adminPreviewColour(b *browser) string {
 	b.t.Helper()
@@ -34,7 +24,8 @@ func TestBrowserAdmin(t *testing.T) {
 		e.clinic("alpha")
 		e.user("admin@alpha.test", false, "alpha", eonpro.RoleAdmin)
 		b := newBrowser(t, e.srv.URL)
-		adminBrowserSignIn(b, "admin@alpha.test")
+		b.signIn("admin@alpha.test")
+		b.waitText("main h1", "Dashboard")
 
 		// The preview follows the colour input before anything is saved.
 		b.visit("/admin/settings")

@@ -12,16 +12,6 @@ import (
 	"github.com/eonpro/eonpro"
 )
 
-// uiPatientsBrowserSignIn signs in through the sign-in form.
-func uiPatientsBrowserSignIn(b *browser, email string) {
-	b.t.Helper()
-	b.visit("/login")
-	b.fill("#email", email)
-	b.fill("#password", testPassword)
-	b.submit("form[action='/login']")
-	b.waitText("main h1", "Dashboard")
-}
-
 // TestBrowserPatients drives the patients pages in headless Chromium:
 // creating a patient after a validation error, search as you type, a
 // document upload and its download, and another clinic's patient.
@@ -29,7 +19,8 @@ func TestBrowserPatients(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *idEnv) {
 		w := uiPatientsSeed(e)
 		b := newBrowser(t, e.srv.URL)
-		uiPatientsBrowserSignIn(b, "staff@alpha.test")
+		b.signIn("staff@alpha.test")
+		b.waitText("main h1", "Dashboard")
 
 		// (a) The service's field errors next to their fields, the values
 		// kept; then the patient's page with a notice.

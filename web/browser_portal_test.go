@@ -16,10 +16,7 @@ func TestBrowserPortal(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *idEnv) {
 		w := seedAccount(e)
 		b := newBrowser(t, e.srv.URL)
-		b.visit("/login")
-		b.fill("#email", "staff@alpha.test")
-		b.fill("#password", testPassword)
-		b.submit("form[action='/login']")
+		b.signIn("staff@alpha.test")
 		b.waitText("main h1", "Dashboard")
 		if status, _, _ := b.fetch("/api/v1/patients/" + w.own); status != http.StatusOK {
 			t.Fatalf("staff view of the patient: %d", status)

@@ -10,6 +10,16 @@ import (
 	"github.com/pquerna/otp/totp"
 )
 
+// signIn signs in through the sign-in form as email with testPassword;
+// the caller waits for the page it expects.
+func (b *browser) signIn(email string) {
+	b.t.Helper()
+	b.visit("/login")
+	b.fill("#email", email)
+	b.fill("#password", testPassword)
+	b.submit("form[action='/login']")
+}
+
 // TestBrowserSignIn drives the sign-in pages in headless Chromium: the
 // password, then the 2FA step, then the dashboard; and the automatic
 // sign-out after the idle timeout, with its warning.

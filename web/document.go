@@ -143,6 +143,14 @@ func (s *Server) handleListDocuments(w http.ResponseWriter, r *http.Request) err
 // handleDocumentContent sends the content as an attachment of its stored
 // (sniffed) type, never to be sniffed or rendered by the browser.
 func (s *Server) handleDocumentContent(w http.ResponseWriter, r *http.Request) error {
+	return s.sendDocument(w, r)
+}
+
+// sendDocument sends the content of the document r names (path value
+// "id") as the API and the patient portal download it: an attachment of
+// its stored, sniffed type, never rendered or sniffed by the browser. The
+// document service decides who may read it and audits the view.
+func (s *Server) sendDocument(w http.ResponseWriter, r *http.Request) error {
 	d, content, err := s.cfg.Documents.FindDocumentContent(auditContext(r), r.PathValue("id"))
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/eonpro/eonpro"
 )
@@ -91,17 +90,5 @@ func (s *Server) pagePortal(w http.ResponseWriter, r *http.Request, v *view) err
 // pagePortalDocument downloads one of the patient's own documents; the
 // service answers another's as not found.
 func (s *Server) pagePortalDocument(w http.ResponseWriter, r *http.Request, v *view) error {
-	d, content, err := s.cfg.Documents.FindDocumentContent(auditContext(r), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	h := w.Header()
-	h.Set("Content-Type", d.ContentType)
-	h.Set("Content-Disposition", attachment(d.Filename))
-	h.Set("Content-Length", strconv.Itoa(len(content)))
-	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	h.Set("Cache-Control", "private, no-store")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(content) // a client gone away is not an error to report
-	return nil
+	return s.sendDocument(w, r)
 }
