@@ -14,7 +14,7 @@ import (
 )
 
 // invitationCode is the set-password code at the end of an invitation.
-var invitationCode = regexp.MustCompile(`code within 7 days: ([A-Za-z0-9_-]+)$`)
+var invitationCode = regexp.MustCompile(`code within 7 days: ([A-Za-z0-9_-]+)(?:\n|$)`)
 
 // memberEmails lists the e-mails of the members of the clinic of hdr and
 // fails unless every member shown belongs to clinicID.
