@@ -1,9 +1,11 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/eonpro/eonpro"
@@ -179,6 +181,13 @@ var patientFormLayout = []formSection{
 		{Name: "emergency_contact.relationship", Label: "Relationship", Type: "text", Autocomplete: "off"},
 		{Name: "emergency_contact.phone", Label: "Phone", Type: "tel", Autocomplete: "off"},
 	}},
+	{"Clinical", []formField{
+		{Name: "allergies", Label: "Allergies", Type: "textarea", Autocomplete: "off",
+			Hint: "One per line: substance; reaction; severity (mild, moderate or severe), like Penicillin; hives; severe"},
+		{Name: "medications", Label: "Current medications", Type: "textarea", Autocomplete: "off",
+			Hint: "One per line: name; dose; how often, like Metformin; 500 mg; twice a day"},
+		{Name: "tags", Label: "Tags", Type: "text", Autocomplete: "off", Hint: "Separated by commas, like vip, follow-up"},
+	}},
 }
 
 // newPatientForm lays out the form with values and errors by field name.
@@ -205,7 +214,55 @@ func patientValues(p *eonpro.Patient) map[string]string {
 		"address.state": p.Address.State, "address.postal_code": p.Address.PostalCode,
 		"emergency_contact.name": p.EmergencyContact.Name, "emergency_contact.relationship": p.EmergencyContact.Relationship,
 		"emergency_contact.phone": p.EmergencyContact.Phone,
+		"allergies":               formLines(p.Allergies, func(a eonpro.Allergy) []string { return []string{a.Substance, a.Reaction, a.Severity} }),
+		"medications":             formLines(p.Medications, func(m eonpro.Medication) []string { return []string{m.Name, m.Dose, m.Frequency} }),
+		"tags":                    strings.Join(p.Tags, ", "),
 	}
+}
+
+// formLines writes list entries one per line, their parts separated by
+// "; " (trailing empty parts left out), as the form's textareas take them.
+func formLines[T any](items []T, parts func(T) []string) string {
+	lines := make([]string, 0, len(items))
+	for _, it := range items {
+		ps := parts(it)
+		for len(ps) > 1 && ps[len(ps)-1] == "" {
+			ps = ps[:len(ps)-1]
+		}
+		lines = append(lines, strings.Join(ps, "; "))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// parseLines reads a textarea of entries, one per non-blank line, each
+// split on ";" into n trimmed parts.
+func parseLines(text string, n int) [][]string {
+	var out [][]string
+	for line := range strings.Lines(text) {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		ps := strings.SplitN(line, ";", n)
+		for len(ps) < n {
+			ps = append(ps, "")
+		}
+		for i := range ps {
+			ps[i] = strings.TrimSpace(ps[i])
+		}
+		out = append(out, ps)
+	}
+	return out
+}
+
+// parseTags reads the comma-separated tags field.
+func parseTags(text string) []string {
+	tags := []string{}
+	for t := range strings.SplitSeq(text, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			tags = append(tags, t)
+		}
+	}
+	return tags
 }
 
 // postedPatient reads the form's values into a patient, for both the
@@ -217,6 +274,14 @@ func postedPatient(r *http.Request) (*eonpro.Patient, map[string]string) {
 			values[f.Name] = strings.TrimSpace(r.PostFormValue(f.Name))
 		}
 	}
+	allergies := []eonpro.Allergy{}
+	for _, ps := range parseLines(values["allergies"], 3) {
+		allergies = append(allergies, eonpro.Allergy{Substance: ps[0], Reaction: ps[1], Severity: ps[2]})
+	}
+	medications := []eonpro.Medication{}
+	for _, ps := range parseLines(values["medications"], 3) {
+		medications = append(medications, eonpro.Medication{Name: ps[0], Dose: ps[1], Frequency: ps[2]})
+	}
 	return &eonpro.Patient{GivenName: values["given_name"], FamilyName: values["family_name"],
 		PreferredName: values["preferred_name"], DateOfBirth: values["date_of_birth"], SexAtBirth: values["sex_at_birth"],
 		GenderIdentity: values["gender_identity"], Email: values["email"], Phone: values["phone"],
@@ -224,6 +289,7 @@ func postedPatient(r *http.Request) (*eonpro.Patient, map[string]string) {
 			State: strings.ToUpper(values["address.state"]), PostalCode: values["address.postal_code"]},
 		EmergencyContact: eonpro.EmergencyContact{Name: values["emergency_contact.name"],
 			Relationship: values["emergency_contact.relationship"], Phone: values["emergency_contact.phone"]},
+		Allergies: allergies, Medications: medications, Tags: parseTags(values["tags"]),
 	}, values
 }
 
@@ -238,7 +304,8 @@ func (s *Server) pageCreatePatient(w http.ResponseWriter, r *http.Request, v *vi
 	p, values := postedPatient(r)
 	created, err := s.cfg.Patients.CreatePatient(r.Context(), eonpro.NewPatient{GivenName: p.GivenName,
 		FamilyName: p.FamilyName, PreferredName: p.PreferredName, DateOfBirth: p.DateOfBirth, SexAtBirth: p.SexAtBirth,
-		GenderIdentity: p.GenderIdentity, Email: p.Email, Phone: p.Phone, Address: p.Address, EmergencyContact: p.EmergencyContact})
+		GenderIdentity: p.GenderIdentity, Email: p.Email, Phone: p.Phone, Address: p.Address, EmergencyContact: p.EmergencyContact,
+		Allergies: p.Allergies, Medications: p.Medications, Tags: p.Tags})
 	if err != nil {
 		v.Title = "New patient"
 		return s.renderPatientFormError(w, r, v, patientFormData{}, values, err)
@@ -257,15 +324,15 @@ func (s *Server) pageEditPatient(w http.ResponseWriter, r *http.Request, v *view
 	return s.render(w, r, http.StatusOK, "patient-form", v)
 }
 
-// pageUpdatePatient changes the fields of the form (the lists, tags and
-// intake the form does not show are kept).
+// pageUpdatePatient changes the fields of the form (the intake answers,
+// which the form does not show, are kept).
 func (s *Server) pageUpdatePatient(w http.ResponseWriter, r *http.Request, v *view) error {
 	id := r.PathValue("id")
 	p, values := postedPatient(r)
 	_, err := s.cfg.Patients.UpdatePatient(r.Context(), id, eonpro.PatientUpdate{GivenName: &p.GivenName,
 		FamilyName: &p.FamilyName, PreferredName: &p.PreferredName, DateOfBirth: &p.DateOfBirth, SexAtBirth: &p.SexAtBirth,
 		GenderIdentity: &p.GenderIdentity, Email: &p.Email, Phone: &p.Phone, Address: &p.Address,
-		EmergencyContact: &p.EmergencyContact})
+		EmergencyContact: &p.EmergencyContact, Allergies: &p.Allergies, Medications: &p.Medications, Tags: &p.Tags})
 	if err != nil {
 		v.Title = "Edit patient"
 		return s.renderPatientFormError(w, r, v, patientFormData{ID: id, MRN: r.PostFormValue("mrn")}, values, err)
@@ -282,7 +349,7 @@ func (s *Server) renderPatientFormError(w http.ResponseWriter, r *http.Request, 
 	default:
 		return err
 	}
-	fields := eonpro.ErrorFields(err)
+	fields := listErrors(eonpro.ErrorFields(err))
 	d.Sections = newPatientForm(values, fields)
 	d.Error = eonpro.ErrorMessage(err)
 	for name, msg := range fields {
@@ -295,4 +362,35 @@ func (s *Server) renderPatientFormError(w http.ResponseWriter, r *http.Request, 
 	slices.Sort(d.Others)
 	v.Data = d
 	return s.render(w, r, ErrorStatus(eonpro.ErrorCode(err)), "patient-form", v)
+}
+
+// listEntryError is the service's error key of a list entry's part, like
+// allergies[2].severity.
+var listEntryError = regexp.MustCompile(`^(allergies|medications)\[(\d+)\]\.(\w+)$`)
+
+// listErrors puts the errors of list entries on the list's field, by
+// line ("line 3: severity must be …"), where the form shows them.
+func listErrors(fields map[string]string) map[string]string {
+	out := make(map[string]string, len(fields))
+	var keys []string
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		m := listEntryError.FindStringSubmatch(k)
+		if m == nil {
+			if _, ok := out[k]; !ok {
+				out[k] = fields[k]
+			}
+			continue
+		}
+		i, _ := strconv.Atoi(m[2])
+		msg := fmt.Sprintf("line %d: %s %s", i+1, m[3], fields[k])
+		if prev, ok := out[m[1]]; ok {
+			msg = prev + "; " + msg
+		}
+		out[m[1]] = msg
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -220,17 +221,51 @@ func (w *uiPatientsWorld) testCreate(t *testing.T) {
 		!strings.Contains(page.Body, " WV ") {
 		t.Errorf("patient page after create: %d %s", page.Status, page.Body)
 	}
+
+	// Allergies and medications, one per line; an entry's error is shown
+	// on the list's field with its line.
+	in = uiPatientsForm()
+	in.Set("email", "dv@example.test")
+	in.Set("allergies", "Penicillin; hives; severe\n\nLatex; rash; extreme")
+	in.Set("medications", "Metformin; 500 mg; twice a day\n")
+	in.Set("tags", "vip, follow-up")
+	bad = b.post("/patients", in)
+	if bad.Status != 422 || !strings.Contains(bad.Body, `id="pf-allergies-error">Allergies line 2: severity must be mild, moderate or severe.`) ||
+		!strings.Contains(bad.Body, "Latex; rash; extreme</textarea>") {
+		t.Errorf("bad allergy: %d %s", bad.Status, bad.Body)
+	}
+	in.Set("allergies", "Penicillin; hives; severe\nLatex; rash")
+	ok = b.post("/patients", in)
+	if ok.Status != http.StatusSeeOther {
+		t.Fatalf("create with lists: %d %s", ok.Status, ok.Body)
+	}
+	page = b.get(ok.Location)
+	for _, want := range []string{"<strong>Penicillin</strong> · hives", ">severe</span>", "<strong>Latex</strong> · rash",
+		"<strong>Metformin</strong> · 500 mg · twice a day", `<span class="badge">follow-up</span>`} {
+		if !strings.Contains(page.Body, want) {
+			t.Errorf("patient page lacks %q", want)
+		}
+	}
+	id := strings.TrimSuffix(strings.TrimPrefix(ok.Location, "/patients/"), "?done=created")
+	if edit := b.get("/patients/" + id + "/edit"); !strings.Contains(edit.Body, "Penicillin; hives; severe\nLatex; rash</textarea>") ||
+		!strings.Contains(edit.Body, `value="vip, follow-up"`) {
+		t.Errorf("the edit form does not hold the lists as entered: %s", edit.Body)
+	}
 }
 
 func (w *uiPatientsWorld) testEdit(t *testing.T) {
 	b := w.signIn("staff@alpha.test")
 	p := w.e.uiPatientsCreate("alpha", eonpro.NewPatient{GivenName: "Edith", FamilyName: "Clarke", Address: eonpro.Address{State: "TX"},
-		Tags: []string{"vip"}})
+		Tags: []string{"vip"}, Intake: json.RawMessage(`{"goal":"sleep"}`)})
 	form := b.get("/patients/" + p.ID + "/edit")
 	if form.Status != 200 || !strings.Contains(form.Body, `value="Edith"`) || !strings.Contains(form.Body, `action="/patients/`+p.ID+`"`) {
 		t.Fatalf("edit form: %d %s", form.Status, form.Body)
 	}
-	in := url.Values{"given_name": {"Edith"}, "family_name": {"Clarke"}, "preferred_name": {"Edie"}, "address.state": {"TX"}, "email": {"not an address"}}
+	if !strings.Contains(form.Body, `value="vip"`) {
+		t.Errorf("the edit form lacks the tags: %s", form.Body)
+	}
+	in := url.Values{"given_name": {"Edith"}, "family_name": {"Clarke"}, "preferred_name": {"Edie"}, "address.state": {"TX"},
+		"email": {"not an address"}, "tags": {"vip, renal"}}
 	bad := b.post("/patients/"+p.ID, in)
 	if bad.Status != 422 || !strings.Contains(bad.Body, `id="pf-email-error">E-mail must be a valid e-mail address.`) || !strings.Contains(bad.Body, `value="Edie"`) {
 		t.Errorf("invalid edit: %d %s", bad.Status, bad.Body)
@@ -244,8 +279,13 @@ func (w *uiPatientsWorld) testEdit(t *testing.T) {
 	if !strings.Contains(page.Body, "The changes were saved.") || !strings.Contains(page.Body, "(Edie)") || !strings.Contains(page.Body, "edie@example.test") {
 		t.Errorf("after edit: %s", page.Body)
 	}
-	if !strings.Contains(page.Body, `<span class="badge">vip</span>`) {
-		t.Errorf("the edit lost what the form does not show (tags): %s", page.Body)
+	if !strings.Contains(page.Body, `<span class="badge">vip</span>`) || !strings.Contains(page.Body, `<span class="badge">renal</span>`) {
+		t.Errorf("tags after the edit: %s", page.Body)
+	}
+	// The intake answers, which the form does not show, are kept.
+	if res := w.e.do("GET", "/api/v1/patients/"+p.ID, nil, bearer(w.e.login("staff@alpha.test"))...); res.Status != 200 ||
+		!strings.Contains(string(res.Raw), `"intake":{"goal":"sleep"}`) {
+		t.Errorf("intake after the edit: %d %s", res.Status, res.Raw)
 	}
 }
 
