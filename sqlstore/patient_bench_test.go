@@ -86,23 +86,49 @@ func BenchmarkPatientSearch(b *testing.B) {
 				{"tag", func() eonpro.PatientFilter { return eonpro.PatientFilter{Tag: ptr(benchTags[r.IntN(len(benchTags))])} }},
 			} {
 				b.Run(kind.name, func(b *testing.B) {
-					var took []time.Duration
-					for b.Loop() {
-						f := kind.filter()
-						start := time.Now()
-						if _, _, err := svc.FindPatients(ctx, f); err != nil {
-							b.Fatal(err)
-						}
-						took = append(took, time.Since(start))
-					}
-					slices.Sort(took)
-					ms := func(q float64) float64 { return float64(took[int(q*float64(len(took)-1))].Microseconds()) / 1000 }
-					b.ReportMetric(ms(0.5), "p50-ms")
-					b.ReportMetric(ms(0.95), "p95-ms")
+					benchPercentiles(b, func() error {
+						_, _, err := svc.FindPatients(ctx, kind.filter())
+						return err
+					})
 				})
 			}
+			// The dashboard's queries at the same size: the counts and
+			// the per-day chart, and the patients this staff member
+			// viewed last (after viewing a thousand).
+			b.Run("dashboard_stats", func(b *testing.B) {
+				benchPercentiles(b, func() error { _, err := svc.PatientStats(ctx); return err })
+			})
+			page, _, err := svc.FindPatients(ctx, eonpro.PatientFilter{Limit: 100})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range 1000 {
+				if _, err := svc.FindPatientByID(ctx, page[i%len(page)].ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run("recently_viewed", func(b *testing.B) {
+				benchPercentiles(b, func() error { _, err := svc.FindRecentlyViewedPatients(ctx, 5); return err })
+			})
 		})
 	}
+}
+
+// benchPercentiles runs fn once per iteration and reports the median and
+// 95th percentile of its time in milliseconds.
+func benchPercentiles(b *testing.B, fn func() error) {
+	var took []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if err := fn(); err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	ms := func(q float64) float64 { return float64(took[int(q*float64(len(took)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(ms(0.5), "p50-ms")
+	b.ReportMetric(ms(0.95), "p95-ms")
 }
 
 func randomPrefix(r *rand.Rand, letters int) string {

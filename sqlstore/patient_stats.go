@@ -8,8 +8,12 @@ import (
 	"github.com/eonpro/eonpro"
 )
 
-// recentlyViewedMax is the most recently viewed patients one call lists.
-const recentlyViewedMax = 50
+// recentlyViewedMax is the most recently viewed patients one call lists;
+// they are found among the actor's last recentViewsScanned views.
+const (
+	recentlyViewedMax  = 50
+	recentViewsScanned = 1000
+)
 
 var (
 	countPatientsByStatus = Stmt{Name: "count_patients_by_status", SQL: `
@@ -33,7 +37,8 @@ WHERE clinic_id = $1
   AND created_at >= $2
 GROUP BY day`}
 	// selectRecentlyViewed reads the patients an actor viewed, latest
-	// view first, from the audit trail's actor index.
+	// view first, from the actor's newest events on the audit trail's
+	// actor index: a bounded read however long the actor's history.
 	selectRecentlyViewed = Stmt{Name: "select_recently_viewed_patients", SQL: `
 SELECT ` + patientColumns + `,
     v.viewed_at
@@ -41,13 +46,18 @@ FROM (
     SELECT patient_id,
         MAX(seq) AS last_seq,
         MAX(occurred_at) AS viewed_at
-    FROM audit_events
-    WHERE clinic_id = $1
-      AND actor_id = $2
-      AND actor_type = 'user'
-      AND action = 'phi.view'
-      AND outcome = 'success'
-      AND patient_id <> ''
+    FROM (
+        SELECT patient_id, seq, occurred_at
+        FROM audit_events
+        WHERE clinic_id = $1
+          AND actor_id = $2
+          AND actor_type = 'user'
+          AND action = 'phi.view'
+          AND outcome = 'success'
+          AND patient_id <> ''
+        ORDER BY seq DESC
+        LIMIT ` + fmt.Sprint(recentViewsScanned) + `
+    ) recent
     GROUP BY patient_id
 ) v
 JOIN patients p ON p.clinic_id = $1 AND p.id = v.patient_id
