@@ -127,10 +127,15 @@ func (m *Main) seedPatients(ctx context.Context, dc demoClinic, portalID string)
 	patients := sqlstore.NewPatientService(m.db, m.ring)
 	for i, n := range demoPatients {
 		var user string
+		var allergies []eonpro.Allergy
+		var meds []eonpro.Medication
 		if i == 0 {
+			// The portal patient has a chart worth looking at.
 			user = portalID
+			allergies = []eonpro.Allergy{{Substance: "Penicillin", Reaction: "hives", Severity: "severe"}}
+			meds = []eonpro.Medication{{Name: "Lisinopril", Dose: "10 mg", Frequency: "once a day"}}
 		}
-		_, err := patients.CreatePatient(ctx, eonpro.NewPatient{UserID: user,
+		p, err := patients.CreatePatient(ctx, eonpro.NewPatient{UserID: user, Allergies: allergies, Medications: meds,
 			GivenName: n[0], FamilyName: n[1],
 			DateOfBirth: fmt.Sprintf("%d-%02d-%02d", 1950+i*4, 1+i%12, 1+i*2),
 			SexAtBirth:  []string{"female", "male"}[i%2],
@@ -142,6 +147,13 @@ func (m *Main) seedPatients(ctx context.Context, dc demoClinic, portalID string)
 		})
 		if err != nil {
 			return err
+		}
+		if i == 0 {
+			_, err = sqlstore.NewConsentService(m.db, m.ring).CreateConsent(ctx, p.ID, eonpro.NewConsent{
+				Kind: eonpro.ConsentTelehealth, Version: "2026-01", SignedName: n[0] + " " + n[1]})
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -155,8 +167,8 @@ func (m *Main) printDemoLogins() {
 			fmt.Fprintf(m.Stdout, "    %s@%s.example.test\n", who, dc.slug)
 		}
 	}
-	fmt.Fprintf(m.Stdout, "Sign in: curl -s -X POST http://%s/api/v1/auth/login -d '{\"email\":\"admin@sunrise.example.test\",\"password\":\"%s\"}'\n",
-		dialAddr(m.Config.Addr), demoPassword)
+	fmt.Fprintf(m.Stdout, "Open http://%s in a browser, or sign in to the API: curl -s -X POST http://%s/api/v1/auth/login -d '{\"email\":\"admin@sunrise.example.test\",\"password\":\"%s\"}'\n",
+		dialAddr(m.Config.Addr), dialAddr(m.Config.Addr), demoPassword)
 }
 
 // dialAddr turns a listen address into one to call: ":8080" is

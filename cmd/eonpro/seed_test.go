@@ -17,7 +17,8 @@ func TestSeedDemo(t *testing.T) {
 		t.Run(string(e), func(t *testing.T) {
 			kv := withDataDir(t, map[string]string{"EONPRO_DATABASE_URL": sqltest.URL(t, e)})
 			out, err := runCmd(t, kv, "seed", "demo")
-			if err != nil || !strings.Contains(out, "admin@sunrise.example.test") || !strings.Contains(out, demoPassword) {
+			if err != nil || !strings.Contains(out, "admin@sunrise.example.test") || !strings.Contains(out, demoPassword) ||
+				!strings.Contains(out, "Open http://localhost:8080 in a browser") {
 				t.Fatalf("seed demo: %v\n%s", err, out)
 			}
 			// A second run changes nothing and says how to sign in again.
@@ -36,6 +37,14 @@ func TestSeedDemo(t *testing.T) {
 				ps, _, err := m.patients.FindPatients(ctx, eonpro.PatientFilter{Limit: 50})
 				if err != nil || len(ps) != len(demoPatients) {
 					t.Errorf("%s patients: %d %v", c.Slug, len(ps), err)
+				}
+				// The portal patient's chart has an allergy, a medication and a consent.
+				first := ps[len(ps)-1]
+				if len(first.Allergies) != 1 || len(first.Medications) != 1 {
+					t.Errorf("%s first patient: %+v %+v", c.Slug, first.Allergies, first.Medications)
+				}
+				if cs, _, err := sqlstore.NewConsentService(db, m.ring).FindConsents(ctx, eonpro.ConsentFilter{PatientID: first.ID}); err != nil || len(cs) != 1 {
+					t.Errorf("%s first patient's consents: %d %v", c.Slug, len(cs), err)
 				}
 				prs, _, err := sqlstore.NewProviderService(db).FindProviders(ctx, eonpro.ProviderFilter{})
 				if err != nil || len(prs) != 2 {

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -25,18 +26,19 @@ func main() {
 	chromium := flag.String("chromium", "/usr/bin/chromium", "the browser")
 	extra := flag.String("extra", "", "more pages to capture, comma-separated paths (for review; saved as path-with-dashes.png)")
 	width := flag.Int64("width", 1280, "viewport width (390 shows the phone layout)")
+	patient := flag.String("patient", "Smith, Alex", "the patient whose page to capture, as the patients list names them (\"\" for the first)")
 	flag.Parse()
 	var pages []string
 	if *extra != "" {
 		pages = strings.Split(*extra, ",")
 	}
-	if err := run(*base, *email, *password, *out, *chromium, *width, pages); err != nil {
+	if err := run(*base, *email, *password, *out, *chromium, *width, *patient, pages); err != nil {
 		fmt.Fprintln(os.Stderr, "screenshots:", err)
 		os.Exit(1)
 	}
 }
 
-func run(base, email, password, out, chromium string, width int64, extra []string) error {
+func run(base, email, password, out, chromium string, width int64, name string, extra []string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -61,8 +63,12 @@ func run(base, email, password, out, chromium string, width int64, extra []strin
 	// The first patient link on the patients page.
 	var patient string
 	firstPatient := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		href, err := chromedp.Evaluate[string](
-			`(document.querySelector("main a[href^='/patients/']:not([href='/patients/new'])") || {}).getAttribute?.("href") || ""`)(ctx, t)
+		q, _ := json.Marshal(name)
+		href, err := chromedp.Evaluate[string](`(function (name) {
+			const links = [...document.querySelectorAll("main a[href^='/patients/']:not([href='/patients/new'])")];
+			const a = links.find(a => name === "" || a.textContent.includes(name));
+			return a ? a.getAttribute("href") : "";
+		})(`+string(q)+`)`)(ctx, t)
 		if err != nil {
 			return err
 		}
