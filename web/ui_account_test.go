@@ -323,8 +323,10 @@ func TestUIAccountPortal(t *testing.T) {
 		if res.Status != http.StatusCreated {
 			t.Fatalf("consent: %d %s", res.Status, res.Raw)
 		}
-		if res := e.do("GET", "/api/v1/patients/"+w.own, nil, bearer(w.staff)...); res.Status != http.StatusOK {
-			t.Fatalf("view: %d", res.Status)
+		// Staff open the patient's page: the record, its documents and its
+		// consents are read, one visit.
+		if p := e.signedIn("staff@alpha.test").get("/patients/" + w.own); p.Status != http.StatusOK {
+			t.Fatalf("view: %d", p.Status)
 		}
 		b := e.signedIn("patient@alpha.test")
 		t.Run("OK", func(t *testing.T) {
@@ -332,6 +334,9 @@ func TestUIAccountPortal(t *testing.T) {
 			wantPage(t, p, http.StatusOK, `id="portal-name">Ada Lovelace<`, `href="/portal/documents/`+doc+`"`, "labs.pdf",
 				"telehealth", "version 2026-01", `<td>Test staff <span class="muted">(staff)</span></td><td>Viewed</td>`,
 				`<td>Test admin <span class="muted">(admin)</span></td><td>Added</td>`)
+			if n := strings.Count(p.Body, `<td>Test staff <span class="muted">(staff)</span></td><td>Viewed</td>`); n != 1 {
+				t.Errorf("one visit listed %d times", n)
+			}
 			if strings.Contains(p.Body, "theirs.pdf") || strings.Contains(p.Body, "<td>You</td>") {
 				t.Error("another patient's document, or the patient's own visits, listed")
 			}

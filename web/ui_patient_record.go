@@ -128,9 +128,14 @@ func (s *Server) patientAccessLog(r *http.Request, p *eonpro.Principal, id strin
 			names[m.UserID] = m.Name
 		}
 	}
-	out := make([]accessEntry, len(evs))
+	out := make([]accessEntry, 0, len(evs))
 	for i, ev := range evs {
-		out[i] = accessEntry{AuditEvent: ev, ActorName: names[ev.ActorID]}
+		// One page shows a patient's record, documents and consents,
+		// each audited: one line per request and action.
+		if i > 0 && ev.RequestID != "" && ev.RequestID == evs[i-1].RequestID && ev.Action == evs[i-1].Action {
+			continue
+		}
+		out = append(out, accessEntry{AuditEvent: ev, ActorName: names[ev.ActorID]})
 	}
 	return out, nil
 }

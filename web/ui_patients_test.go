@@ -427,9 +427,17 @@ func (w *uiPatientsWorld) testAccessLog(t *testing.T) {
 		!strings.Contains(p.Body, "<td>Test admin <span class=\"muted\">admin</span></td>") {
 		t.Errorf("admin: %d %s", p.Status, p.Body)
 	}
+	staffLine := "<td>Test staff <span class=\"muted\">staff</span></td>"
+	before := strings.Count(p.Body, staffLine)
 	staff := w.signIn("staff@alpha.test").get("/patients/" + w.ada.ID)
 	if strings.Contains(staff.Body, `id="access-log"`) || strings.Contains(staff.Body, "phi.view") {
 		t.Errorf("staff see the access log")
+	}
+	// The staff member's one visit read the record, its documents and its
+	// consents: the admin sees one more line for it.
+	p = b.get("/patients/" + w.ada.ID)
+	if n := strings.Count(p.Body, staffLine) - before; n != 1 {
+		t.Errorf("one visit shows as %d lines:\n%s", n, p.Body)
 	}
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/eonpro/eonpro"
 )
@@ -74,13 +75,21 @@ func (s *Server) pagePortal(w http.ResponseWriter, r *http.Request, v *view) err
 	if err != nil {
 		return err
 	}
+	var last *eonpro.AccessLogEntry
 	for _, e := range log {
 		if len(d.AccessLog) == portalAccessLog {
 			break
 		}
-		if e.ActorType != eonpro.ActorUser || e.ActorID != v.Principal.UserID {
-			d.AccessLog = append(d.AccessLog, newAccessRow(e))
+		if e.ActorType == eonpro.ActorUser && e.ActorID == v.Principal.UserID {
+			continue
 		}
+		// One visit to the record reads it, its documents and its
+		// consents: the patient sees one line for it.
+		if last != nil && e.ActorID == last.ActorID && e.Action == last.Action && last.Time.Sub(e.Time) < time.Minute {
+			continue
+		}
+		d.AccessLog = append(d.AccessLog, newAccessRow(e))
+		last = e
 	}
 	v.Title = "My record"
 	v.Data = d
