@@ -51,6 +51,17 @@ func (b *browser) checkA11y() {
 	}
 }
 
+// checkFitsWidth fails when the page scrolls sideways (a phone layout
+// that does not fit); wide tables scroll inside their own box.
+func (b *browser) checkFitsWidth() {
+	b.t.Helper()
+	var over int
+	b.eval(`document.documentElement.scrollWidth - window.innerWidth`, &over)
+	if over > 0 {
+		b.t.Errorf("%s: the page is %d px wider than the screen", b.location(), over)
+	}
+}
+
 // TestBrowserAccessibilitySignIn checks the pages anyone can open.
 func TestBrowserAccessibilitySignIn(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *idEnv) {
@@ -97,6 +108,9 @@ func TestBrowserAccessibilityPages(t *testing.T) {
 			for _, p := range pages {
 				b.visit(p)
 				b.checkA11y()
+				if strings.HasPrefix(p, "/patients") {
+					b.checkFitsWidth()
+				}
 			}
 		}
 		// A form answered with field errors.
@@ -112,6 +126,7 @@ func TestBrowserAccessibilityPages(t *testing.T) {
 			mustBrowserStep(b, "viewport", chromedp.EmulateViewport(width, 900))
 			b.visit("/portal")
 			b.checkA11y()
+			b.checkFitsWidth()
 			b.visit("/account")
 			b.checkA11y()
 		}
