@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/eonpro/eonpro"
 )
 
@@ -55,6 +56,17 @@ func TestBrowserAdmin(t *testing.T) {
 		}
 		if res := e.do("GET", "/api/v1/clinic", nil, bearer(key)...); res.Status != http.StatusOK {
 			t.Fatalf("the new key: %d %s", res.Status, res.Raw)
+		}
+		// Reloading shows the list, without sending the form again.
+		if got := b.url(); !strings.HasSuffix(got, "/admin/api-keys") {
+			t.Errorf("URL after creating: %s", got)
+		}
+		mustBrowserStep(b, "reload", chromedp.Reload())
+		b.waitText("main h1", "API keys")
+		var rows int
+		b.eval(`document.querySelectorAll("#api-keys tbody tr").length`, &rows)
+		if rows != 1 || strings.Contains(b.html(), key) {
+			t.Errorf("after a reload: %d keys, or the key shown", rows)
 		}
 		b.visit("/admin/api-keys")
 		if list := b.text("#api-keys"); !strings.Contains(list, "Browser key") || strings.Contains(b.html(), key) {

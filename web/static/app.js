@@ -11,6 +11,12 @@
     if (csrf) e.detail.headers["X-CSRF-Token"] = csrf;
   });
 
+  // A page that answers a form it must not repeat (a new API key) turns
+  // its history entry into a plain GET: reloading shows that URL instead
+  // of sending the form again.
+  var replace = document.querySelector("[data-replace-url]");
+  if (replace && window.history && history.replaceState) history.replaceState(null, "", replace.dataset.replaceUrl);
+
   // A select marked data-autosubmit submits its form when changed.
   document.addEventListener("change", function (e) {
     if (e.target.matches && e.target.matches("select[data-autosubmit]")) e.target.form.requestSubmit();
