@@ -165,7 +165,7 @@ func seedBench(b *testing.B, engine sqlstore.Engine, n int) (*sqlstore.PatientSe
 	start := time.Now()
 	const batch = 2000
 	for lo := 0; lo < n; lo += batch {
-		clock.Store(now.Add(-span + span*time.Duration(lo)/time.Duration(n)).UnixNano())
+		clock.Store(now.Add(-span + span/time.Duration(n)*time.Duration(lo)).UnixNano())
 		if err := svc.SeedPatients(ctx, c.ID, in[lo:min(lo+batch, n)], batch); err != nil {
 			b.Fatal(err)
 		}
