@@ -81,11 +81,7 @@ func uiPatientsSearch(b *browserLike, q string) pageAnswer {
 	return uiPatientsHX(b, "/patients/search", "application/x-www-form-urlencoded", url.Values{"q": {q}}.Encode())
 }
 
-func (w *uiPatientsWorld) signIn(email string) *browserLike {
-	b := w.e.browserLike()
-	b.signIn(email)
-	return b
-}
+func (w *uiPatientsWorld) signIn(email string) *browserLike { return w.e.signedIn(email) }
 
 func TestUIPatients(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *idEnv) {
