@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/eonpro/eonpro"
@@ -17,6 +18,7 @@ func (s *Server) patientRecordPages() {
 	s.bodyLimits[uploadPage] = s.cfg.MaxUploadBytes + multipartOverhead
 	s.page("POST /patients/{id}/consents", eonpro.PermPatientsWrite, s.pageCreateConsent)
 	s.page("POST /patients/{id}/status", eonpro.PermPatientsWrite, s.pagePatientStatus)
+	s.page("POST /patients/{id}/documents/{doc}/archive", eonpro.PermPatientsWrite, s.pageArchiveDocument)
 }
 
 // patientRecord is the data of a patient's page.
@@ -40,6 +42,9 @@ type documentList struct {
 	Labels    map[eonpro.DocumentKind]string
 	Error     string
 	CanWrite  bool
+	// CSRF is the form token for the archive buttons (the list is also
+	// rendered alone, as the answer of an upload).
+	CSRF string
 }
 
 // accessEntry is one line of a patient's access log.
@@ -69,11 +74,12 @@ var (
 
 // doneNotices are the notices a redirect to a patient's page may ask for.
 var doneNotices = map[string]string{
-	"created":  "The patient was added.",
-	"updated":  "The changes were saved.",
-	"consent":  "The consent was recorded.",
-	"archived": "The patient was archived.",
-	"restored": "The patient is active again.",
+	"created":           "The patient was added.",
+	"updated":           "The changes were saved.",
+	"consent":           "The consent was recorded.",
+	"archived":          "The patient was archived.",
+	"restored":          "The patient is active again.",
+	"document-archived": "The document was archived.",
 }
 
 func (s *Server) pagePatient(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -143,7 +149,27 @@ func (s *Server) patientAccessLog(r *http.Request, p *eonpro.Principal, id strin
 func (s *Server) patientDocuments(r *http.Request, p *eonpro.Principal, id string) (documentList, error) {
 	ds, _, err := s.cfg.Documents.FindDocuments(r.Context(), eonpro.DocumentFilter{PatientID: id})
 	return documentList{PatientID: id, Documents: ds, Kinds: eonpro.DocumentKinds, Labels: documentKindLabels,
-		CanWrite: p.Can(eonpro.PermPatientsWrite)}, err
+		CanWrite: p.Can(eonpro.PermPatientsWrite), CSRF: s.csrfToken(r)}, err
+}
+
+// pageArchiveDocument archives one of the patient's documents (nothing is
+// deleted; the API can still list archived documents) and shows the
+// patient's page again. A document of another patient or clinic is not
+// found.
+func (s *Server) pageArchiveDocument(w http.ResponseWriter, r *http.Request, v *view) error {
+	id, docID := r.PathValue("id"), r.PathValue("doc")
+	ds, _, err := s.cfg.Documents.FindDocuments(r.Context(), eonpro.DocumentFilter{PatientID: id})
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(ds, func(d *eonpro.Document) bool { return d.ID == docID }) {
+		return eonpro.Errorf(eonpro.ENOTFOUND, "Not found.")
+	}
+	if err := s.cfg.Documents.ArchiveDocument(auditContext(r), docID); err != nil {
+		return err
+	}
+	s.redirect(w, r, "/patients/"+id+"?done=document-archived")
+	return nil
 }
 
 // pageUploadDocument stores an upload from patients.js and answers the

@@ -339,6 +339,35 @@ func (w *uiPatientsWorld) testUpload(t *testing.T) {
 	if other := uiPatientsHX(b, "/patients/"+w.alan.ID+"/documents", ct, body); other.Status != 404 {
 		t.Errorf("another clinic's patient: %d", other.Status)
 	}
+
+	// Archiving takes a document off the page; it is kept (the link still
+	// downloads it for the record).
+	page := b.get("/patients/" + w.grace.ID)
+	docID := strings.TrimSuffix(strings.TrimPrefix(m[1], "/api/v1/documents/"), "/content")
+	archive := "/patients/" + w.grace.ID + "/documents/" + docID + "/archive"
+	if !strings.Contains(page.Body, `action="`+archive+`"`) || !strings.Contains(page.Body, `aria-label="Archive labs.pdf"`) {
+		t.Fatalf("no archive button: %s", page.Body)
+	}
+	if denied := bl.post(archive, nil); denied.Status != 403 {
+		t.Errorf("billing archives: %d", denied.Status)
+	}
+	if wrong := b.post("/patients/"+w.ada.ID+"/documents/"+docID+"/archive", nil); wrong.Status != 404 {
+		t.Errorf("archived through another patient: %d", wrong.Status)
+	}
+	if other := b.post("/patients/"+w.alan.ID+"/documents/"+docID+"/archive", nil); other.Status != 404 {
+		t.Errorf("archived through another clinic's patient: %d", other.Status)
+	}
+	ok := b.post(archive, nil)
+	if ok.Status != http.StatusSeeOther || ok.Location != "/patients/"+w.grace.ID+"?done=document-archived" {
+		t.Fatalf("archive: %d %q %s", ok.Status, ok.Location, ok.Body)
+	}
+	page = b.get(ok.Location)
+	if !strings.Contains(page.Body, "The document was archived.") || strings.Contains(page.Body, "labs.pdf") || !strings.Contains(page.Body, "big.pdf") {
+		t.Errorf("after archiving: %s", page.Body)
+	}
+	if dl := b.get(m[1]); dl.Status != 200 {
+		t.Errorf("an archived document's content: %d", dl.Status)
+	}
 }
 
 func (w *uiPatientsWorld) testConsent(t *testing.T) {
