@@ -158,9 +158,14 @@ func (s *Server) page(pattern string, perm eonpro.Permission, h pageFunc) {
 		r = r.WithContext(eonpro.NewContextWithRequestMeta(r.Context(), meta(r)))
 		v := &view{RequestID: eonpro.RequestIDFromContext(r.Context()), Path: r.URL.Path}
 		if perm == eonpro.PermPublic {
-			if err := s.limit(w, r, "strict:page:"+clientIP(r), s.cfg.Rates.Strict); err != nil && method != http.MethodGet {
-				s.pageError(w, r, v, err)
-				return
+			// Showing a public page costs nothing; each form sent to one
+			// (a sign-in, a code, a reset) counts in the strict tier, per
+			// IP and route, as the API's routes do.
+			if method != http.MethodGet && method != http.MethodHead {
+				if err := s.limit(w, r, "strict:"+pattern+":"+clientIP(r), s.cfg.Rates.Strict); err != nil {
+					s.pageError(w, r, v, err)
+					return
+				}
 			}
 			if err := h(w, r, v); err != nil {
 				s.pageError(w, r, v, err)

@@ -56,9 +56,6 @@ func (s *Server) pageLoginSubmit(w http.ResponseWriter, r *http.Request, v *view
 		v.Data = f
 		return s.render(w, r, http.StatusUnprocessableEntity, "login", v)
 	}
-	if err := s.limit(w, r, "strict:POST /api/v1/auth/login:"+clientIP(r), s.cfg.Rates.Strict); err != nil {
-		return err
-	}
 	res, err := s.cfg.Auth.Login(r.Context(), f.Email, r.PostFormValue("password"), meta(r))
 	return s.finishLogin(w, r, v, f, res, err)
 }
@@ -66,9 +63,6 @@ func (s *Server) pageLoginSubmit(w http.ResponseWriter, r *http.Request, v *view
 // pageMFASubmit answers the 2FA step with a TOTP or backup code.
 func (s *Server) pageMFASubmit(w http.ResponseWriter, r *http.Request, v *view) error {
 	f := loginForm{MFAToken: r.PostFormValue("mfa_token"), Next: localPath(r.PostFormValue("next"), "")}
-	if err := s.limit(w, r, "strict:POST /api/v1/auth/mfa:"+clientIP(r), s.cfg.Rates.Strict); err != nil {
-		return err
-	}
 	code := strings.ReplaceAll(strings.TrimSpace(r.PostFormValue("code")), " ", "")
 	if f.MFAToken == "" || code == "" {
 		f.Error = "Enter the code from your authenticator app or a backup code."

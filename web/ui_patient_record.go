@@ -88,7 +88,7 @@ func (s *Server) pagePatient(w http.ResponseWriter, r *http.Request, v *view) er
 		return err
 	}
 	v.Flash = doneNotices[r.URL.Query().Get("done")]
-	v.Title, v.Data = "Patient "+rec.Patient.MRN, rec
+	v.Title, v.Data = "Patient", rec // no identifier in the title (browser history)
 	return s.render(w, r, http.StatusOK, "patient", v)
 }
 
@@ -237,7 +237,7 @@ func (s *Server) pageCreateConsent(w http.ResponseWriter, r *http.Request, v *vi
 	}
 	rec.Consent = consentForm{Kinds: eonpro.ConsentKinds, Labels: consentKindLabels, Kind: string(in.Kind), Version: in.Version,
 		SignedName: in.SignedName, Errors: eonpro.ErrorFields(err)}
-	v.Title, v.Data = "Patient "+rec.Patient.MRN, rec
+	v.Title, v.Data = "Patient", rec // no identifier in the title (browser history)
 	return s.render(w, r, http.StatusUnprocessableEntity, "patient", v)
 }
 

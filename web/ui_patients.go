@@ -60,7 +60,8 @@ func (s *Server) pagePatientSearch(w http.ResponseWriter, r *http.Request, v *vi
 }
 
 // findPatientList fills l from the service; a filter the service refuses
-// becomes l.Error and the status 422.
+// becomes l.Error and the status 422. Other failures are logged (never
+// the terms) and shown as a failed search.
 func (s *Server) findPatientList(r *http.Request, l *patientList, f eonpro.PatientFilter) int {
 	if l.Status != "" {
 		f.Status = &l.Status
@@ -70,6 +71,9 @@ func (s *Server) findPatientList(r *http.Request, l *patientList, f eonpro.Patie
 		l.Error = searchErrorText(eonpro.ErrorFields(err))
 		return http.StatusUnprocessableEntity
 	} else if err != nil {
+		if eonpro.ErrorCode(err) == eonpro.EINTERNAL {
+			s.log.ErrorContext(r.Context(), "patient search", "request_id", eonpro.RequestIDFromContext(r.Context()), "err", err)
+		}
 		l.Error = "The search failed. Try again."
 		return ErrorStatus(eonpro.ErrorCode(err))
 	}

@@ -8,9 +8,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eonpro/eonpro"
 	"github.com/eonpro/eonpro/sqlstore"
+	"github.com/eonpro/eonpro/sqlstore/sqltest"
 	"github.com/pquerna/otp/totp"
 )
 
@@ -300,4 +302,36 @@ func TestUISignIn(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestUISignInRateLimit: showing the sign-in page is free; each form sent
+// counts in the strict tier per IP and route, as the API's sign-in does.
+func TestUISignInRateLimit(t *testing.T) {
+	for _, engine := range sqltest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			big := eonpro.Rate{Count: 100000, Period: time.Minute}
+			e := newIDEnv(t, engine, Rates{Strict: eonpro.Rate{Count: 2, Period: time.Minute}, Standard: big, Relaxed: big})
+			e.clinic("alpha")
+			e.user("staff@alpha.test", false, "alpha", eonpro.RoleStaff)
+			b := e.browserLike()
+			for range 5 {
+				if p := b.get("/login"); p.Status != http.StatusOK {
+					t.Fatalf("GET /login: %d", p.Status)
+				}
+			}
+			wrong := url.Values{"email": {"staff@alpha.test"}, "password": {"not the password"}}
+			for i := range 2 {
+				if p := b.send("POST", "/login", wrong); p.Status != http.StatusUnauthorized {
+					t.Fatalf("attempt %d: %d", i+1, p.Status)
+				}
+			}
+			if p := b.send("POST", "/login", wrong); p.Status != http.StatusTooManyRequests || p.Header.Get("Retry-After") == "" {
+				t.Errorf("third attempt: %d %v", p.Status, p.Header)
+			}
+			// Another public form has its own count.
+			if p := b.send("POST", "/forgot", url.Values{"email": {"staff@alpha.test"}}); p.Status != http.StatusSeeOther {
+				t.Errorf("forgot after the sign-in limit: %d", p.Status)
+			}
+		})
+	}
 }
