@@ -200,13 +200,23 @@ func (s *AuthService) VerifyMFA(ctx context.Context, mfaToken, code string, meta
 	return res, nil
 }
 
-// DisableMFA turns 2FA off; it needs the password and a current code.
+// DisableMFA turns 2FA off; it needs the password and a current code,
+// and no clinic of the user may require 2FA of their role there.
 func (s *AuthService) DisableMFA(ctx context.Context, pw, code string) error {
 	p := eonpro.PrincipalFromContext(ctx)
 	if p == nil || p.SessionID == "" {
 		return eonpro.Errorf(eonpro.EUNAUTHN, "Sign in first.")
 	}
 	return s.db.InTx(ctx, func(tx *Tx) error {
+		ms, err := memberships(ctx, tx, p.UserID)
+		if err != nil {
+			return err
+		}
+		if pol, err := policyFor(ctx, tx, ms); err != nil {
+			return err
+		} else if pol.mfaRequired {
+			return eonpro.Errorf(eonpro.EFORBIDDEN, "A clinic of yours requires two-factor authentication for your role.")
+		}
 		var hash string
 		if err := tx.QueryRow(ctx, selectPasswordHash, p.UserID).Scan(&hash); err != nil {
 			return err

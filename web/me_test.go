@@ -405,3 +405,24 @@ func json200(t *testing.T, res response, v any) bool {
 	decode(t, res, v)
 	return true
 }
+
+// TestDisableMFARequiredByAClinic: 2FA stays on while any clinic of the
+// user requires it of their role there, whichever clinic the request is in.
+func TestDisableMFARequiredByAClinic(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *idEnv) {
+		e.clinic("alpha")
+		secure := e.clinic("secure", eonpro.RoleStaff)
+		u := e.user("staff@alpha.test", false, "alpha", eonpro.RoleStaff)
+		tok := e.login("staff@alpha.test")
+		secret, _ := e.enrolTOTP(tok)
+		if err := sqlstore.NewUserService(e.db, e.notify, nil).AddMembership(context.Background(), u.ID, secure.ID, eonpro.RoleStaff); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Add(30 * time.Second)
+		res := e.do("DELETE", "/api/v1/me/mfa", map[string]string{"password": testPassword, "code": e.totpNow(secret)},
+			with(bearer(tok), []string{"X-Clinic", "alpha"})...)
+		if res.Status != http.StatusForbidden || res.errCode() != "forbidden" {
+			t.Errorf("disable while secure requires it: %d %s, want 403", res.Status, res.Raw)
+		}
+	})
+}
