@@ -257,8 +257,6 @@ func (db *DB) timed(name string, start time.Time) {
 	}
 }
 
-// queryAll runs a statement and scans every row with scan, returning an
-// empty (not nil) slice when there are none, so lists render as [].
 // cutPage trims rows read with a LIMIT of limit+1 to one page and returns
 // the cursor of the next: the key of the page's last row, or "" when no
 // row was left over.
@@ -270,6 +268,8 @@ func cutPage[T any](rows []T, limit int, key func(T) string) ([]T, string) {
 	return rows, key(rows[limit-1])
 }
 
+// queryAll runs a statement and scans every row with scan, returning an
+// empty (not nil) slice when there are none, so lists render as [].
 func queryAll[T any](ctx context.Context, tx *Tx, s Stmt, scan func(scanner) (T, error), args ...any) ([]T, error) {
 	rows, err := tx.Query(ctx, s, args...)
 	if err != nil {

@@ -55,8 +55,7 @@ func (s *Server) writeLogin(w http.ResponseWriter, res *eonpro.LoginResult) {
 		return
 	}
 	if res.SessionToken != "" {
-		http.SetCookie(w, &http.Cookie{Name: s.sessionCookieName(), Value: res.SessionToken, Path: "/",
-			HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+		s.writeSessionCookie(w, res.SessionToken)
 	}
 	exp := res.ExpiresAt
 	writeJSON(w, http.StatusOK, loginResponse{User: res.User, Memberships: res.Memberships, Token: res.Token,
@@ -114,8 +113,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Auth.Logout(r.Context()); err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: s.sessionCookieName(), Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+	s.clearSessionCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -189,4 +187,17 @@ func (s *Server) handleOTPVerify(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.writeLogin(w, res)
 	return nil
+}
+
+// writeSessionCookie sets the session cookie (HttpOnly, SameSite=Lax;
+// __Host- and Secure in production), for the API's and the pages' sign-in.
+func (s *Server) writeSessionCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{Name: s.sessionCookieName(), Value: token, Path: "/",
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+}
+
+// clearSessionCookie removes the session cookie on sign-out.
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: s.sessionCookieName(), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
 }

@@ -74,11 +74,6 @@ func (s *Server) pageChangePassword(w http.ResponseWriter, r *http.Request, v *v
 	return nil
 }
 
-func (s *Server) clearSessionCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: s.sessionCookieName(), Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
-}
-
 // sessionsPage is the data of the sessions page.
 type sessionsPage struct {
 	Sessions []sessionRow

@@ -119,17 +119,11 @@ func (s *Server) clinicNamed(r *http.Request) bool {
 	return err == nil && c != nil
 }
 
-func (s *Server) writeSessionCookie(w http.ResponseWriter, token string) {
-	http.SetCookie(w, &http.Cookie{Name: s.sessionCookieName(), Value: token, Path: "/",
-		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
-}
-
 func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err := s.cfg.Auth.Logout(r.Context()); err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: s.sessionCookieName(), Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+	s.clearSessionCookie(w)
 	to := "/login"
 	if r.PostFormValue("reason") == "idle" {
 		to += "?expired=1"
