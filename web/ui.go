@@ -405,3 +405,9 @@ func staticFiles() http.Handler {
 		files.ServeHTTP(w, r)
 	})
 }
+
+// formCode is the one-time code a form sent (2FA, backup or text-message
+// code), without the spaces people type into it.
+func formCode(r *http.Request) string {
+	return strings.ReplaceAll(strings.TrimSpace(r.PostFormValue("code")), " ", "")
+}

@@ -63,7 +63,7 @@ func (s *Server) pageChangePassword(w http.ResponseWriter, r *http.Request, v *v
 	if len(fields) > 0 {
 		return s.renderAccount(w, r, v, http.StatusUnprocessableEntity, fields)
 	}
-	err := s.cfg.Auth.ChangePassword(auditContext(r), current, next)
+	err := s.cfg.Auth.ChangePassword(r.Context(), current, next)
 	if f := eonpro.ErrorFields(err); eonpro.ErrorCode(err) == eonpro.EINVALID && f != nil {
 		return s.renderAccount(w, r, v, http.StatusUnprocessableEntity, f)
 	} else if err != nil {
@@ -103,7 +103,7 @@ func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, v *view) e
 // current one is signing out here.
 func (s *Server) pageRevokeSession(w http.ResponseWriter, r *http.Request, v *view) error {
 	id := r.PathValue("id")
-	if err := s.cfg.Auth.RevokeSession(auditContext(r), id); err != nil {
+	if err := s.cfg.Auth.RevokeSession(r.Context(), id); err != nil {
 		return err
 	}
 	if id == v.Principal.SessionID {

@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"image/png"
 	"net/http"
-	"strings"
 
 	"github.com/pquerna/otp"
 
@@ -38,7 +37,7 @@ func (s *Server) pageAccountMFA(w http.ResponseWriter, r *http.Request, v *view)
 		v.Data = d
 		return s.render(w, r, http.StatusOK, "account-mfa", v)
 	}
-	secret, url, err := s.cfg.Auth.EnrollTOTP(auditContext(r))
+	secret, url, err := s.cfg.Auth.EnrollTOTP(r.Context())
 	if err != nil {
 		return err
 	}
@@ -82,12 +81,12 @@ func (s *Server) pageConfirmMFA(w http.ResponseWriter, r *http.Request, v *view)
 	v.Title = "Two-factor authentication"
 	d := mfaPage{Required: mfaRequired(v) || v.Principal.MFAPending}
 	secret, url := r.PostFormValue("secret"), r.PostFormValue("otpauth_url")
-	code := strings.ReplaceAll(strings.TrimSpace(r.PostFormValue("code")), " ", "")
+	code := formCode(r)
 	if code == "" {
 		d.Fields = map[string]string{"code": "is required"}
 		return s.renderEnrol(w, r, v, http.StatusUnprocessableEntity, d, secret, url)
 	}
-	codes, err := s.cfg.Auth.ConfirmTOTP(auditContext(r), code)
+	codes, err := s.cfg.Auth.ConfirmTOTP(r.Context(), code)
 	if f := eonpro.ErrorFields(err); eonpro.ErrorCode(err) == eonpro.EINVALID && f != nil {
 		d.Fields = f
 		return s.renderEnrol(w, r, v, http.StatusUnprocessableEntity, d, secret, url)
@@ -108,7 +107,7 @@ func (s *Server) pageDisableMFA(w http.ResponseWriter, r *http.Request, v *view)
 	}
 	d := mfaPage{Enrolled: true}
 	pw := r.PostFormValue("password")
-	code := strings.ReplaceAll(strings.TrimSpace(r.PostFormValue("code")), " ", "")
+	code := formCode(r)
 	d.Fields = map[string]string{}
 	if pw == "" {
 		d.Fields["password"] = "is required"
@@ -117,7 +116,7 @@ func (s *Server) pageDisableMFA(w http.ResponseWriter, r *http.Request, v *view)
 		d.Fields["code"] = "is required"
 	}
 	if len(d.Fields) == 0 {
-		err := s.cfg.Auth.DisableMFA(auditContext(r), pw, code)
+		err := s.cfg.Auth.DisableMFA(r.Context(), pw, code)
 		if eonpro.ErrorCode(err) != eonpro.EINVALID || eonpro.ErrorFields(err) == nil {
 			if err != nil {
 				return err

@@ -63,7 +63,7 @@ func (s *Server) pageLoginSubmit(w http.ResponseWriter, r *http.Request, v *view
 // pageMFASubmit answers the 2FA step with a TOTP or backup code.
 func (s *Server) pageMFASubmit(w http.ResponseWriter, r *http.Request, v *view) error {
 	f := loginForm{MFAToken: r.PostFormValue("mfa_token"), Next: localPath(r.PostFormValue("next"), "")}
-	code := strings.ReplaceAll(strings.TrimSpace(r.PostFormValue("code")), " ", "")
+	code := formCode(r)
 	if f.MFAToken == "" || code == "" {
 		f.Error = "Enter the code from your authenticator app or a backup code."
 		v.Title, v.Data = "Two-factor authentication", f

@@ -165,7 +165,7 @@ func (s *Server) pageArchiveDocument(w http.ResponseWriter, r *http.Request, v *
 	if !slices.ContainsFunc(ds, func(d *eonpro.Document) bool { return d.ID == docID }) {
 		return eonpro.Errorf(eonpro.ENOTFOUND, "Not found.")
 	}
-	if err := s.cfg.Documents.ArchiveDocument(auditContext(r), docID); err != nil {
+	if err := s.cfg.Documents.ArchiveDocument(r.Context(), docID); err != nil {
 		return err
 	}
 	s.redirect(w, r, "/patients/"+id+"?done=document-archived")

@@ -57,7 +57,7 @@ func (s *Server) pagePhoneSend(w http.ResponseWriter, r *http.Request, v *view) 
 func (s *Server) pagePhoneVerify(w http.ResponseWriter, r *http.Request, v *view) error {
 	f := phoneLoginForm{Phone: signInPhone(r.PostFormValue("phone")), CodeSent: true, Next: localPath(r.PostFormValue("next"), "")}
 	v.Title = "Sign in with a text message"
-	code := strings.ReplaceAll(strings.TrimSpace(r.PostFormValue("code")), " ", "")
+	code := formCode(r)
 	if f.Phone == "" {
 		f.CodeSent = false
 	}

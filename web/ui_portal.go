@@ -59,7 +59,7 @@ func newAccessRow(e *eonpro.AccessLogEntry) accessRow {
 // pagePortal shows patients their own record: profile, documents,
 // consents, and who opened the record.
 func (s *Server) pagePortal(w http.ResponseWriter, r *http.Request, v *view) error {
-	ctx := auditContext(r)
+	ctx := r.Context()
 	profile, err := s.cfg.Patients.FindMyPatient(ctx)
 	if err != nil {
 		return err
