@@ -53,14 +53,7 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, v *view) erro
 		}
 	}
 	d.Filter = ff
-	d.Names = map[string]string{}
-	// Names help the reader; a role that may read the audit log but not
-	// list members sees ids.
-	if members, err := s.cfg.Users.FindMembers(r.Context()); err == nil {
-		for _, m := range members {
-			d.Names[m.UserID] = m.Name
-		}
-	} else if eonpro.ErrorCode(err) != eonpro.EFORBIDDEN {
+	if d.Names, err = s.memberNames(r); err != nil {
 		return err
 	}
 	if next != "" {

@@ -110,7 +110,7 @@ func (s *Server) loadPatientRecord(r *http.Request, p *eonpro.Principal, id stri
 	}
 	if p.Can(eonpro.PermAuditRead) {
 		rec.ShowAccess = true
-		if rec.Access, err = s.patientAccessLog(r, p, id); err != nil {
+		if rec.Access, err = s.patientAccessLog(r, id); err != nil {
 			return nil, err
 		}
 	}
@@ -119,20 +119,14 @@ func (s *Server) loadPatientRecord(r *http.Request, p *eonpro.Principal, id stri
 
 // patientAccessLog is the newest of the patient's audit events, with the
 // names of the members who acted (one query for all of them).
-func (s *Server) patientAccessLog(r *http.Request, p *eonpro.Principal, id string) ([]accessEntry, error) {
+func (s *Server) patientAccessLog(r *http.Request, id string) ([]accessEntry, error) {
 	evs, _, err := s.cfg.Audit.FindAuditEvents(r.Context(), eonpro.AuditFilter{PatientID: &id, Limit: 25})
 	if err != nil {
 		return nil, err
 	}
-	names := map[string]string{}
-	if p.Can(eonpro.PermMembersRead) {
-		ms, err := s.cfg.Users.FindMembers(r.Context())
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range ms {
-			names[m.UserID] = m.Name
-		}
+	names, err := s.memberNames(r)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]accessEntry, 0, len(evs))
 	for i, ev := range evs {
@@ -262,4 +256,22 @@ func (s *Server) pagePatientStatus(w http.ResponseWriter, r *http.Request, v *vi
 	}
 	s.redirect(w, r, "/patients/"+id+"?done="+done)
 	return nil
+}
+
+// memberNames are the clinic's members' names by user id, to name the
+// actors of audit events; empty for a principal who may not list members
+// (they see ids).
+func (s *Server) memberNames(r *http.Request) (map[string]string, error) {
+	names := map[string]string{}
+	if !eonpro.PrincipalFromContext(r.Context()).Can(eonpro.PermMembersRead) {
+		return names, nil
+	}
+	ms, err := s.cfg.Users.FindMembers(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		names[m.UserID] = m.Name
+	}
+	return names, nil
 }
