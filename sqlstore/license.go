@@ -17,9 +17,6 @@ import (
 // and digits, possibly with spaces, periods, hyphens or slashes.
 var licenseNumberRe = regexp.MustCompile(`^[A-Z0-9](?:[A-Z0-9 ./-]{0,38}[A-Z0-9])?$`)
 
-// dateLayout is the form of license dates (expires_on).
-const dateLayout = "2006-01-02"
-
 var (
 	insertLicenseRow = Stmt{Name: "insert_provider_license", SQL: `
 INSERT INTO provider_licenses (
@@ -81,7 +78,7 @@ DELETE FROM provider_licenses WHERE clinic_id = $1 AND provider_id = $2 AND id =
 // its expiry date, so one that expires today still counts (and where the
 // day is already over in UTC but not in the clinic, it stops counting a
 // few hours early, never late).
-func today(db *DB) string { return db.Now().UTC().Format(dateLayout) }
+func today(db *DB) string { return db.Now().Format(time.DateOnly) }
 
 // CreateLicense adds a license to a provider of the clinic of the request.
 func (s *ProviderService) CreateLicense(ctx context.Context, providerID string, nl eonpro.NewLicense) (*eonpro.License, error) {
@@ -216,7 +213,7 @@ func findLicense(ctx context.Context, tx *Tx, providerID, licenseID string) (*eo
 	return l, err
 }
 
-func scanLicense(row interface{ Scan(...any) error }) (*eonpro.License, error) {
+func scanLicense(row scanner) (*eonpro.License, error) {
 	var l eonpro.License
 	if err := row.Scan(&l.ID, &l.ProviderID, &l.State, &l.Number, &l.ExpiresOn, &l.CreatedAt, &l.UpdatedAt); err != nil {
 		return nil, err
@@ -275,7 +272,7 @@ func validLicense(nl eonpro.NewLicense, prefix string, fields map[string]string)
 	if !licenseNumberRe.MatchString(nl.Number) {
 		fields[prefix+"number"] = "must be 1 to 40 letters or digits (spaces, periods, hyphens and slashes between them)"
 	}
-	if d, err := time.Parse(dateLayout, nl.ExpiresOn); err != nil || d.Year() < 1900 {
+	if d, err := time.Parse(time.DateOnly, nl.ExpiresOn); err != nil || d.Year() < 1900 {
 		fields[prefix+"expires_on"] = "must be a date, YYYY-MM-DD"
 	}
 	return nl

@@ -399,7 +399,7 @@ func patientConflict(err error) error {
 }
 
 // now is the store's clock to the microsecond both engines keep.
-func (s *PatientService) now() time.Time { return s.db.Now().UTC().Truncate(time.Microsecond) }
+func (s *PatientService) now() time.Time { return s.db.Now() }
 
 // nullable stores "" as NULL.
 func nullable(s string) *string {

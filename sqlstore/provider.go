@@ -23,7 +23,7 @@ func NewProviderService(db *DB) *ProviderService { return &ProviderService{db: d
 
 // now is the store clock at the precision both engines keep, so that what
 // a write returns is what a later read finds.
-func (s *ProviderService) now() time.Time { return s.db.Now().UTC().Truncate(time.Microsecond) }
+func (s *ProviderService) now() time.Time { return s.db.Now() }
 
 // providerFrom is the provider rows that are visible: those whose user is
 // a member of the clinic with role provider.
@@ -219,7 +219,7 @@ func findProvider(ctx context.Context, tx *Tx, stmt Stmt, id string) (*eonpro.Pr
 	return pr, err
 }
 
-func scanProvider(row interface{ Scan(...any) error }) (*eonpro.Provider, error) {
+func scanProvider(row scanner) (*eonpro.Provider, error) {
 	var pr eonpro.Provider
 	var creds, specs string
 	if err := row.Scan(&pr.ID, &pr.UserID, &pr.Name, &creds, &pr.NPI, &pr.DEANumber, &specs, &pr.Bio,
@@ -261,25 +261,11 @@ func (s *ProviderService) FindProviders(ctx context.Context, f eonpro.ProviderFi
 		}
 		cursor = &f.Cursor
 	}
-	out := []*eonpro.Provider{}
+	var out []*eonpro.Provider
 	err = s.db.ViewClinic(ctx, p.ClinicID, func(tx *Tx) error {
-		out = out[:0]
-		rows, err := tx.Query(ctx, selectProviderPage, p.ClinicID, state, today(s.db), cursor, limit+1)
-		if err != nil {
+		if out, err = queryAll(ctx, tx, selectProviderPage, scanProvider, p.ClinicID, state, today(s.db), cursor, limit+1); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			pr, err := scanProvider(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, pr)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows.Close()
 		return attachLicenses(ctx, tx, out)
 	})
 	if err != nil {
