@@ -275,11 +275,7 @@ func (s *PatientService) FindPatients(ctx context.Context, f eonpro.PatientFilte
 	if err != nil {
 		return nil, "", fmt.Errorf("find patients: %w", err)
 	}
-	next := ""
-	if len(out) > q.limit {
-		out = out[:q.limit]
-		next = out[q.limit-1].ID
-	}
+	out, next := cutPage(out, q.limit, func(p *eonpro.Patient) string { return p.ID })
 	err = s.db.RecordAudit(ctx, eonpro.AuditEvent{ClinicID: pr.ClinicID, Action: eonpro.ActionPHISearch,
 		ResourceType: "patient", Detail: searchDetail(q.filters, out)})
 	if err != nil {

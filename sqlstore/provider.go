@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/eonpro/eonpro"
 )
 
@@ -255,11 +253,8 @@ func (s *ProviderService) FindProviders(ctx context.Context, f eonpro.ProviderFi
 		}
 		state = &st
 	}
-	if f.Cursor != "" {
-		if _, err := uuid.Parse(f.Cursor); err != nil {
-			return nil, "", eonpro.FieldError("cursor", "is not a cursor from a previous page")
-		}
-		cursor = &f.Cursor
+	if cursor, err = idCursor(f.Cursor); err != nil {
+		return nil, "", err
 	}
 	var out []*eonpro.Provider
 	err = s.db.ViewClinic(ctx, p.ClinicID, func(tx *Tx) error {
