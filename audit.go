@@ -28,6 +28,9 @@ const (
 	ActionMemberInvited         AuditAction = "member.invited"
 	ActionMemberRoleChanged     AuditAction = "member.role_changed"
 	ActionMemberRemoved         AuditAction = "member.removed"
+	ActionInvitationAccepted    AuditAction = "invitation.accepted"
+	ActionInvitationDeclined    AuditAction = "invitation.declined"
+	ActionInvitationRevoked     AuditAction = "invitation.revoked"
 	ActionClinicSettingsChanged AuditAction = "clinic.settings_changed"
 	ActionAccessDenied          AuditAction = "access.denied"
 	ActionCrossClinic           AuditAction = "access.cross_clinic"
@@ -53,7 +56,8 @@ const (
 var AuditActions = []AuditAction{
 	ActionLogin, ActionLoginFailed, ActionLogout, ActionMFAEnrolled, ActionMFAFailed, ActionMFADisabled, ActionPasswordChanged,
 	ActionPasswordReset, ActionLocked, ActionSessionRevoked, ActionAPIKeyCreated, ActionAPIKeyRevoked,
-	ActionMemberInvited, ActionMemberRoleChanged, ActionMemberRemoved, ActionClinicSettingsChanged, ActionAccessDenied,
+	ActionMemberInvited, ActionMemberRoleChanged, ActionMemberRemoved, ActionInvitationAccepted, ActionInvitationDeclined,
+	ActionInvitationRevoked, ActionClinicSettingsChanged, ActionAccessDenied,
 	ActionCrossClinic, ActionSuperAdminAccess, ActionPHIView, ActionPHISearch, ActionPHICreate, ActionPHIUpdate, ActionPHIDelete,
 	ActionPHIExport, ActionPHIPrint, ActionKeyRotated, ActionEmergencyAccess, ActionAuditExported,
 	ActionProviderCreated, ActionProviderUpdated, ActionLicenseAdded, ActionLicenseUpdated, ActionLicenseRemoved,

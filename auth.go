@@ -14,8 +14,18 @@ type Principal struct {
 	SessionID  string // empty for API keys
 	APIKeyID   string // empty for sessions
 	SuperAdmin bool
-	// MFAPending limits a session to enrolling in 2FA.
+	// MFAPending limits a session to enrolling in 2FA: the clinic of the
+	// request requires 2FA of the role and the user has none yet.
 	MFAPending bool
+	// MFAEnrolled tells whether the user has confirmed a 2FA factor.
+	MFAEnrolled bool
+	// SessionCreatedAt and SessionLastSeenAt are the session's sign-in
+	// and last use before this request, against which the clinic of the
+	// request applies its own security policy (see AuthService.Admit).
+	SessionCreatedAt, SessionLastSeenAt time.Time
+	// SessionIdle is the session's own idle timeout (the most lenient of
+	// the user's clinics' when it began).
+	SessionIdle time.Duration
 
 	// ClinicID is the clinic of the request ("" when none was named).
 	ClinicID string
@@ -100,8 +110,19 @@ type AuthService interface {
 	// Returns EUNAUTHN for a bad token or code.
 	VerifyMFA(ctx context.Context, mfaToken, code string, meta RequestMeta) (*LoginResult, error)
 	// Authenticate resolves a session cookie, a bearer JWT or an API key
-	// to a principal (without a clinic). Returns EUNAUTHN.
+	// to a principal (without a clinic). It does not count as use of the
+	// session: Admit does, once the request is let in. Returns EUNAUTHN.
 	Authenticate(ctx context.Context, credential Credential) (*Principal, error)
+	// Admit applies the security policy of the clinic the principal acts
+	// in (c, nil for none) to its session, with m the principal's
+	// membership there (nil for a super admin's entry): it refuses a
+	// session the clinic's idle or absolute limit has ended, or that
+	// began before the clinic ended its member's sessions, and limits
+	// the session to enrolling in 2FA (MFAPending) where the clinic
+	// requires 2FA of the role. One clinic's policy never ends or limits
+	// the session elsewhere. Then it counts the request as use of the
+	// session. API keys pass. Returns EUNAUTHN.
+	Admit(ctx context.Context, p *Principal, c *Clinic, m *Membership) error
 	// Refresh issues a new bearer token for the principal's live session.
 	Refresh(ctx context.Context) (*LoginResult, error)
 	// Logout revokes the principal's session.

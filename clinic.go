@@ -49,6 +49,19 @@ type SecurityPolicy struct {
 	AbsoluteSessionHours int `json:"absolute_session_hours"`
 }
 
+// Ends reports whether the policy has ended, at now, a session that began
+// at created and was last used at lastSeen. A clinic's policy ends its
+// members' sessions in that clinic only: the same session may go on in a
+// clinic whose policy is more lenient.
+func (sp SecurityPolicy) Ends(created, lastSeen, now time.Time) bool {
+	idle := time.Duration(sp.IdleTimeoutMinutes) * time.Minute
+	abs := time.Duration(sp.AbsoluteSessionHours) * time.Hour
+	return (idle > 0 && now.Sub(lastSeen) >= idle) || (abs > 0 && now.Sub(created) >= abs)
+}
+
+// RequiresMFA reports whether the policy makes role use 2FA.
+func (sp SecurityPolicy) RequiresMFA(role Role) bool { return slices.Contains(sp.MFARoles, role) }
+
 // DefaultSecurityPolicy: 2FA for every role but patient, 15 minutes idle,
 // 12 hours at most.
 func DefaultSecurityPolicy() SecurityPolicy {

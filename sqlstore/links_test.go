@@ -31,15 +31,15 @@ func TestLinks(t *testing.T) {
 		})
 	}
 	t.Run("Messages", func(t *testing.T) {
-		m := &eonpro.Member{Membership: eonpro.Membership{ClinicSlug: "alpha", ClinicName: "Alpha", Role: eonpro.RoleStaff}, Email: "x@alpha.test"}
+		m := &eonpro.Invitation{ClinicSlug: "alpha", ClinicName: "Alpha", Role: eonpro.RoleStaff, Email: "x@alpha.test"}
 		l := Links{PublicURL: "https://app.example.com"}
-		if got := invitationMessage(m, "tok", l).Body; !strings.Contains(got, "within 7 days: tok\nOr open: https://app.example.com/set-password?token=tok") {
+		if got := invitationMessage(m, "tok", false, l).Body; !strings.Contains(got, "within 7 days: tok\nOr open: https://app.example.com/set-password?token=tok") {
 			t.Errorf("invitation: %q", got)
 		}
-		if got := invitationMessage(m, "tok", Links{}).Body; strings.Contains(got, "http") {
+		if got := invitationMessage(m, "tok", false, Links{}).Body; strings.Contains(got, "http") {
 			t.Errorf("invitation without links: %q", got)
 		}
-		if got := invitationMessage(m, "", l).Body; !strings.HasSuffix(got, "existing account.\nhttps://app.example.com/login") {
+		if got := invitationMessage(m, "tok", true, l).Body; !strings.HasSuffix(got, "valid for 7 days.\nhttps://app.example.com/invitations") || strings.Contains(got, "tok") {
 			t.Errorf("existing account: %q", got)
 		}
 		if got := resetLink(l, "tok"); got != "\nOr open: https://app.example.com/reset?token=tok" {

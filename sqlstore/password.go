@@ -41,7 +41,8 @@ func (s *AuthService) ForgotPassword(ctx context.Context, email string) error {
 }
 
 // ResetPassword sets a new password with a reset or invitation token and
-// revokes every session of the user.
+// revokes every session of the user. An invitation's code makes the
+// account of the invited address and joins the clinic.
 func (s *AuthService) ResetPassword(ctx context.Context, token, newPassword string) error {
 	if err := password.Validate(newPassword); err != nil {
 		return err
@@ -52,10 +53,13 @@ func (s *AuthService) ResetPassword(ctx context.Context, token, newPassword stri
 	}
 	err = s.db.InTx(ctx, func(tx *Tx) error {
 		userID, err := s.useToken(ctx, tx, token, tokenPasswordReset, tokenInvitation)
-		if err != nil {
-			return err
+		switch eonpro.ErrorCode(err) {
+		case "":
+			err = setPassword(ctx, tx, userID, hash, s.db.Now())
+		case eonpro.EUNAUTHN:
+			userID, err = s.acceptByToken(ctx, tx, token, hash)
 		}
-		if err := setPassword(ctx, tx, userID, hash, s.db.Now()); err != nil {
+		if err != nil {
 			return err
 		}
 		return recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionPasswordReset, ActorType: eonpro.ActorUser,

@@ -21,7 +21,8 @@ var (
 INSERT INTO sessions (id, user_id, clinic_id, token_hash, created_at, last_seen_at, idle_expires_at, expires_at, mfa_pending, ip, user_agent, idle_minutes)
 VALUES ($1, $2, NULL, $3, $4, $4, $5, $6, $7, $8, $9, $10)`}
 	selectSessionByHash = Stmt{Name: "select_session_by_hash", SQL: `
-SELECT s.id, s.user_id, s.mfa_pending, s.last_seen_at, s.idle_minutes, u.super_admin
+SELECT s.id, s.user_id, s.mfa_pending, s.created_at, s.last_seen_at, s.idle_minutes, u.super_admin,
+    EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL)
 FROM sessions s
 JOIN users u ON u.id = s.user_id
 WHERE s.token_hash = $1
@@ -30,7 +31,8 @@ WHERE s.token_hash = $1
   AND s.idle_expires_at > $2
   AND u.status = 'active'`}
 	selectSessionByID = Stmt{Name: "select_session_by_id", SQL: `
-SELECT s.id, s.user_id, s.mfa_pending, s.last_seen_at, s.idle_minutes, u.super_admin
+SELECT s.id, s.user_id, s.mfa_pending, s.created_at, s.last_seen_at, s.idle_minutes, u.super_admin,
+    EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL)
 FROM sessions s
 JOIN users u ON u.id = s.user_id
 WHERE s.id = $1
@@ -68,9 +70,12 @@ func hashToken(tok string) []byte {
 	return h[:]
 }
 
-// sessionPolicy is the strictest of the security policies of a user's
-// clinics: the shortest idle timeout and absolute lifetime, and whether any
-// of their roles must use 2FA.
+// sessionPolicy is what a new session of a user gets from the security
+// policies of their clinics: the most lenient idle timeout and absolute
+// lifetime, since each clinic applies its own, stricter ones to the
+// session in that clinic only (AuthService.Admit); and whether a clinic
+// requires 2FA of the user's role there (then the sign-in leads to
+// enrolment, and Admit limits the session in that clinic to it).
 type sessionPolicy struct {
 	idle, absolute time.Duration
 	mfaRequired    bool
@@ -86,17 +91,13 @@ func policyFor(ctx context.Context, tx *Tx, ms []*eonpro.Membership) (sessionPol
 		}
 		sp := c.Settings.SecurityPolicy
 		idle, abs := time.Duration(sp.IdleTimeoutMinutes)*time.Minute, time.Duration(sp.AbsoluteSessionHours)*time.Hour
-		if i == 0 || idle < pol.idle {
+		if i == 0 || idle > pol.idle {
 			pol.idle = idle
 		}
-		if i == 0 || abs < pol.absolute {
+		if i == 0 || abs > pol.absolute {
 			pol.absolute = abs
 		}
-		for _, r := range sp.MFARoles {
-			if r == m.Role {
-				pol.mfaRequired = true
-			}
-		}
+		pol.mfaRequired = pol.mfaRequired || sp.RequiresMFA(m.Role)
 	}
 	return pol, nil
 }
@@ -108,7 +109,7 @@ func (s *AuthService) createSession(ctx context.Context, tx *Tx, u *eonpro.User,
 	now := s.db.Now()
 	tok, hash := newToken()
 	id := eonpro.NewID()
-	_, err := tx.Exec(ctx, insertSession, id, u.ID, hash, now, now.Add(pol.idle), now.Add(pol.absolute), mfaPending,
+	_, err := tx.Exec(ctx, insertSession, id, u.ID, hash, now, now.Add(pol.idle), now.Add(pol.absolute), false,
 		truncate(meta.IP, 64), truncate(meta.UserAgent, 512), int(pol.idle/time.Minute))
 	if err != nil {
 		return nil, err
@@ -134,32 +135,51 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// liveSession loads a live session by stmt and moves its idle clock.
+// liveSession loads a live session by stmt. It writes nothing: the
+// request counts as use of the session only once Admit lets it in.
 func (s *AuthService) liveSession(ctx context.Context, stmt Stmt, key any) (*eonpro.Principal, error) {
 	var p eonpro.Principal
-	var lastSeen time.Time
 	var idleMinutes int
-	now := s.db.Now()
-	// A read first: most requests need no write, and on SQLite a write
-	// transaction would queue every request behind the one writer.
 	err := s.db.View(ctx, func(tx *Tx) error {
-		return tx.QueryRow(ctx, stmt, key, now).Scan(&p.SessionID, &p.UserID, &p.MFAPending, &lastSeen, &idleMinutes, &p.SuperAdmin)
+		return tx.QueryRow(ctx, stmt, key, s.db.Now()).Scan(&p.SessionID, &p.UserID, &p.MFAPending, &p.SessionCreatedAt,
+			&p.SessionLastSeenAt, &idleMinutes, &p.SuperAdmin, &p.MFAEnrolled)
 	})
 	if err == ErrNoRows {
 		return nil, eonpro.Errorf(eonpro.EUNAUTHN, "Your session has ended. Please sign in again.")
 	} else if err != nil {
 		return nil, err
 	}
-	if now.Sub(lastSeen) >= touchEvery {
-		err = s.db.InTx(ctx, func(tx *Tx) error {
-			_, err := tx.Exec(ctx, touchSession, p.SessionID, now, now.Add(time.Duration(idleMinutes)*time.Minute))
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
+	p.SessionIdle = time.Duration(idleMinutes) * time.Minute
 	return &p, nil
+}
+
+// errClinicSessionEnded is the answer for a session that a clinic's
+// policy has ended there (it may go on in the person's other clinics).
+var errClinicSessionEnded = eonpro.Errorf(eonpro.EUNAUTHN, "Your session has ended. Please sign in again.")
+
+// Admit applies the security policy of clinic c to the principal's
+// session there, then moves the session's idle clock (at most once a
+// minute, so busy pages do not write on every request).
+func (s *AuthService) Admit(ctx context.Context, p *eonpro.Principal, c *eonpro.Clinic, m *eonpro.Membership) error {
+	if p.SessionID == "" {
+		return nil
+	}
+	now := s.db.Now()
+	if c != nil && m != nil {
+		sp := c.Settings.SecurityPolicy
+		if sp.Ends(p.SessionCreatedAt, p.SessionLastSeenAt, now) ||
+			(m.SessionsNotBefore != nil && !p.SessionCreatedAt.After(*m.SessionsNotBefore)) {
+			return errClinicSessionEnded
+		}
+		p.MFAPending = p.MFAPending || (sp.RequiresMFA(m.Role) && !p.MFAEnrolled)
+	}
+	if now.Sub(p.SessionLastSeenAt) < touchEvery {
+		return nil
+	}
+	return s.db.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, touchSession, p.SessionID, now, now.Add(p.SessionIdle))
+		return err
+	})
 }
 
 // FindSessions lists the principal's live sessions. API keys have none:

@@ -11,7 +11,10 @@ import (
 const (
 	tokenMFAChallenge  = "mfa_challenge"
 	tokenPasswordReset = "password_reset"
-	tokenInvitation    = "invitation"
+	// tokenInvitation is the set-password code of an invitation sent
+	// before invitations had a table of their own; new ones carry theirs
+	// in invitations.token_hash.
+	tokenInvitation = "invitation"
 )
 
 // Lifetimes of one-time tokens.

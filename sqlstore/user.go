@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/mail"
-	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -54,7 +52,7 @@ SELECT ` + userColumns + ` FROM users u WHERE u.email_normalized = $1`}
 	insertMembership = Stmt{Name: "insert_membership", SQL: `
 INSERT INTO memberships (clinic_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)`}
 	selectMemberships = Stmt{Name: "select_memberships", SQL: `
-SELECT m.clinic_id, c.slug, c.name, m.user_id, m.role, m.created_at
+SELECT m.clinic_id, c.slug, c.name, m.user_id, m.role, m.created_at, m.sessions_not_before
 FROM memberships m
 JOIN clinics c ON c.id = m.clinic_id
 WHERE m.user_id = $1
@@ -73,7 +71,7 @@ JOIN clinics c ON c.id = m.clinic_id
 JOIN users u ON u.id = m.user_id
 WHERE m.clinic_id = $1 AND m.user_id = $2`}
 	updateMemberRole = Stmt{Name: "update_member_role", SQL: `
-UPDATE memberships SET role = $3 WHERE clinic_id = $1 AND user_id = $2`}
+UPDATE memberships SET role = $3, sessions_not_before = $4 WHERE clinic_id = $1 AND user_id = $2`}
 	deleteMembership = Stmt{Name: "delete_membership", SQL: `
 DELETE FROM memberships WHERE clinic_id = $1 AND user_id = $2`}
 	// lockAdmins locks the admin rows so that two demotions or removals at
@@ -206,7 +204,7 @@ func (s *UserService) FindMe(ctx context.Context) (*eonpro.User, error) {
 func memberships(ctx context.Context, tx *Tx, userID string) ([]*eonpro.Membership, error) {
 	return queryAll(ctx, tx, selectMemberships, func(rows scanner) (*eonpro.Membership, error) {
 		var m eonpro.Membership
-		err := rows.Scan(&m.ClinicID, &m.ClinicSlug, &m.ClinicName, &m.UserID, &m.Role, &m.CreatedAt)
+		err := rows.Scan(&m.ClinicID, &m.ClinicSlug, &m.ClinicName, &m.UserID, &m.Role, &m.CreatedAt, &m.SessionsNotBefore)
 		return &m, err
 	}, userID)
 }
@@ -242,77 +240,9 @@ func findMember(ctx context.Context, tx *Tx, clinicID, userID string) (*eonpro.M
 	return m, err
 }
 
-// InviteMember adds a member to the clinic of the request, creating the
-// user when new, and sends them a set-password link (new users) or a
-// notice (existing ones).
-func (s *UserService) InviteMember(ctx context.Context, inv eonpro.Invitation) (*eonpro.Member, error) {
-	p := eonpro.PrincipalFromContext(ctx)
-	if !p.Can(eonpro.PermMembersManage) {
-		return nil, eonpro.Errorf(eonpro.EFORBIDDEN, "You may not invite members.")
-	}
-	if !inv.Role.Valid() {
-		return nil, eonpro.FieldError("role", "must be one of admin, provider, staff, billing, patient, affiliate")
-	}
-	email := strings.TrimSpace(inv.Email)
-	var m *eonpro.Member
-	var link string
-	err := s.db.InClinic(ctx, p.ClinicID, func(tx *Tx) error {
-		now := s.db.Now()
-		u, err := findUser(ctx, tx, selectUserByEmail, NormalizeEmail(email))
-		if eonpro.ErrorCode(err) == eonpro.ENOTFOUND {
-			if u, err = newUser(eonpro.NewUser{Email: email, Name: inv.Name}); err != nil {
-				return err
-			}
-			if err := insertNewUser(ctx, tx, u, "", now); err != nil {
-				return err
-			}
-			if link, err = s.auth.issueToken(ctx, tx, tokenInvitation, u.ID, p.ClinicID, invitationTTL); err != nil {
-				return err
-			}
-		} else if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, insertMembership, p.ClinicID, u.ID, string(inv.Role), now); err != nil {
-			if eonpro.ErrorCode(err) == eonpro.ECONFLICT {
-				return &eonpro.Error{Code: eonpro.ECONFLICT, Message: "That person is already a member.", Fields: map[string]string{"email": "is already a member"}}
-			}
-			return err
-		}
-		if m, err = findMember(ctx, tx, p.ClinicID, u.ID); err != nil {
-			return err
-		}
-		return recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionMemberInvited, ResourceType: "user", ResourceID: u.ID,
-			Detail: map[string]string{"role": string(inv.Role), "new_user": strconv.FormatBool(link != "")}})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("invite member: %w", err)
-	}
-	var links Links
-	if s.auth != nil {
-		links = s.auth.Links
-	}
-	if err := s.notify.Notify(ctx, invitationMessage(m, link, links)); err != nil {
-		return nil, fmt.Errorf("invite member: %w", err)
-	}
-	return m, nil
-}
-
-func invitationMessage(m *eonpro.Member, token string, links Links) eonpro.Message {
-	body := fmt.Sprintf("You have been added to %s as %s. Sign in with your existing account.", m.ClinicName, m.Role)
-	if at := links.page(m.ClinicSlug, "/login", nil); at != "" && token == "" {
-		body += "\n" + at
-	}
-	if token != "" {
-		body = fmt.Sprintf("You have been invited to %s as %s. Set your password with this code within 7 days: %s", m.ClinicName, m.Role, token)
-		if at := links.page(m.ClinicSlug, "/set-password", url.Values{"token": {token}}); at != "" {
-			body += "\nOr open: " + at
-		}
-	}
-	return eonpro.Message{Channel: eonpro.ChannelEmail, To: m.Email, Subject: "Your " + m.ClinicName + " account", Body: body}
-}
-
 // ChangeMemberRole sets a member's role in the clinic of the request and
-// revokes their sessions, so the new role applies at once.
+// ends their sessions in this clinic only: they sign in again to act here
+// in the new role, and their sessions in other clinics go on.
 func (s *UserService) ChangeMemberRole(ctx context.Context, userID string, role eonpro.Role) (*eonpro.Member, error) {
 	p := eonpro.PrincipalFromContext(ctx)
 	if !p.Can(eonpro.PermMembersManage) {
@@ -331,14 +261,11 @@ func (s *UserService) ChangeMemberRole(ctx context.Context, userID string, role 
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, updateMemberRole, p.ClinicID, userID, string(role)); err != nil {
+		if _, err := tx.Exec(ctx, updateMemberRole, p.ClinicID, userID, string(role), s.db.Now()); err != nil {
 			return err
 		}
 		old := m.Role
 		m.Role = role
-		if err := revokeUserSessions(ctx, tx, userID, s.db.Now()); err != nil {
-			return err
-		}
 		return recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionMemberRoleChanged, ResourceType: "user", ResourceID: userID,
 			Detail: map[string]string{"from": string(old), "to": string(role)}})
 	})
@@ -359,8 +286,8 @@ func keepAnAdmin(ctx context.Context, tx *Tx, clinicID string) error {
 	return nil
 }
 
-// RemoveMember ends a membership in the clinic of the request and revokes
-// the user's sessions.
+// RemoveMember ends a membership in the clinic of the request: the user's
+// sessions no longer act here, and go on in their other clinics.
 func (s *UserService) RemoveMember(ctx context.Context, userID string) error {
 	p := eonpro.PrincipalFromContext(ctx)
 	if !p.Can(eonpro.PermMembersManage) {
@@ -377,9 +304,6 @@ func (s *UserService) RemoveMember(ctx context.Context, userID string) error {
 			}
 		}
 		if _, err := tx.Exec(ctx, deleteMembership, p.ClinicID, userID); err != nil {
-			return err
-		}
-		if err := revokeUserSessions(ctx, tx, userID, s.db.Now()); err != nil {
 			return err
 		}
 		return recordAudit(ctx, tx, eonpro.AuditEvent{Action: eonpro.ActionMemberRemoved, ResourceType: "user", ResourceID: userID,

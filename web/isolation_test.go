@@ -32,6 +32,8 @@ type place struct {
 var places = []place{
 	{"own clinic", []string{"X-Clinic", "alpha"}},
 	{"other clinic", []string{"X-Clinic", "beta"}},
+	// A clinic that does not exist answers exactly as another clinic.
+	{"missing clinic", []string{"X-Clinic", "nowhere"}},
 	// The matrix users have two clinics, so naming none is no clinic:
 	// a user with exactly one falls back to it (TestIsolation/Fallback).
 	{"no clinic", nil},
@@ -62,6 +64,7 @@ func (o outcome) match(status int) bool {
 var (
 	reached   = outcome{reached: true}
 	forbidden = outcome{status: http.StatusForbidden}
+	notFound  = outcome{status: http.StatusNotFound}
 )
 
 func reachedIf(ok bool) outcome {
@@ -87,10 +90,12 @@ func expect(perm eonpro.Permission, a *actor, pl place) outcome {
 		return outcome{status: http.StatusBadRequest}
 	case pl.name == "suspended clinic":
 		return forbidden
+	case a.super && pl.name == "missing clinic":
+		return notFound
 	case a.super: // enters any active clinic as its admin
 		return reachedIf(eonpro.RoleAdmin.Has(perm))
-	case pl.name == "other clinic":
-		return forbidden
+	case pl.name == "other clinic" || pl.name == "missing clinic":
+		return notFound
 	}
 	return reachedIf(a.role.Has(perm))
 }
@@ -348,7 +353,8 @@ func (w *isoWorld) clientSetsClinic(t *testing.T) {
 }
 
 // apiKeyOtherClinic: an alpha key works in alpha only, however the
-// request names the clinic, and beta cannot see or revoke it.
+// request names the clinic (any other answers as a missing clinic), and
+// beta cannot see or revoke it.
 func (w *isoWorld) apiKeyOtherClinic(t *testing.T) {
 	e := w.e.forTest(t)
 	res := e.do("POST", "/api/v1/api-keys", map[string]any{"name": "sync", "permissions": []string{"clinic:read", "members:read"}},
@@ -366,11 +372,11 @@ func (w *isoWorld) apiKeyOtherClinic(t *testing.T) {
 	}{
 		{"no clinic named", nil, http.StatusOK},
 		{"own clinic", []string{"X-Clinic", "alpha"}, http.StatusOK},
-		{"other clinic by slug", []string{"X-Clinic", "beta"}, http.StatusForbidden},
-		{"other clinic by id", []string{"X-Clinic", beta.ID}, http.StatusForbidden},
-		{"other clinic by subdomain", []string{"Host", "beta.eonpro.test"}, http.StatusForbidden},
-		{"other clinic by cookie", []string{"Cookie", clinicCookie + "=beta"}, http.StatusForbidden},
-		{"suspended clinic", []string{"X-Clinic", "gamma"}, http.StatusForbidden},
+		{"other clinic by slug", []string{"X-Clinic", "beta"}, http.StatusNotFound},
+		{"other clinic by id", []string{"X-Clinic", beta.ID}, http.StatusNotFound},
+		{"other clinic by subdomain", []string{"Host", "beta.eonpro.test"}, http.StatusNotFound},
+		{"other clinic by cookie", []string{"Cookie", clinicCookie + "=beta"}, http.StatusNotFound},
+		{"suspended clinic", []string{"X-Clinic", "gamma"}, http.StatusNotFound},
 	} {
 		for _, path := range []string{"/api/v1/clinic", "/api/v1/clinic/members"} {
 			res := e.do("GET", path, nil, with(bearer(key), tc.hdr)...)
@@ -442,13 +448,16 @@ func (w *isoWorld) superAdminEnters(t *testing.T) {
 	}
 }
 
-// notMember: a member of beta gets 403 in alpha, which is logged by ids.
+// notMember: a member of beta gets in alpha the answer of a clinic that
+// does not exist (issue 10 #8), and the attempt is logged by ids.
 func (w *isoWorld) notMember(t *testing.T) {
 	e := w.e.forTest(t)
 	res := e.do("GET", "/api/v1/clinic", nil, with(bearer(w.betaToken), []string{"X-Clinic", "alpha"})...)
-	if res.Status != http.StatusForbidden || res.errCode() != eonpro.EFORBIDDEN {
-		t.Errorf("beta's admin in alpha: %d %s, want 403", res.Status, res.Raw)
+	if res.Status != http.StatusNotFound || res.errCode() != eonpro.ENOTFOUND {
+		t.Errorf("beta's admin in alpha: %d %s, want 404", res.Status, res.Raw)
 	}
+	missing := e.do("GET", "/api/v1/clinic", nil, with(bearer(w.betaToken), []string{"X-Clinic", "no-such-clinic"})...)
+	sameAnswer(t, "beta's admin in alpha", res, missing)
 	if !e.loggedFor("access denied: not a member", w.betaAdmin.ID, e.clinics["alpha"].ID) {
 		t.Errorf("no 'access denied' record:\n%s", e.log.String())
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -69,8 +70,11 @@ func TestMembers(t *testing.T) {
 		t.Run("InviteNew", func(t *testing.T) {
 			e := e.forTest(t)
 			res := e.do("POST", "/api/v1/clinic/members", map[string]string{"email": "new@alpha.test", "name": "New Person", "role": "provider"}, adminHdr...)
-			if res.Status != http.StatusCreated || res.Body["role"] != "provider" || res.Body["clinic_id"] != alpha {
+			if res.Status != http.StatusCreated || res.Body["role"] != "provider" || res.Body["clinic_id"] != alpha || res.Body["status"] != "pending" {
 				t.Fatalf("%d %s", res.Status, res.Raw)
+			}
+			if slices.Contains(e.memberEmails(alpha, adminHdr...), "new@alpha.test") {
+				t.Errorf("a member before accepting")
 			}
 			m := invitationCode.FindStringSubmatch(e.lastMessage("new@alpha.test").Body)
 			if m == nil {
@@ -80,15 +84,37 @@ func TestMembers(t *testing.T) {
 			if res.Status != http.StatusNoContent {
 				t.Errorf("set password with the invitation code: %d %s", res.Status, res.Raw)
 			}
+			if !slices.Contains(e.memberEmails(alpha, adminHdr...), "new@alpha.test") {
+				t.Errorf("not a member after setting the password")
+			}
 		})
 		t.Run("InviteExisting", func(t *testing.T) {
 			e := e.forTest(t)
 			res := e.do("POST", "/api/v1/clinic/members", map[string]string{"email": "Admin@Beta.test", "role": "staff"}, adminHdr...)
-			if res.Status != http.StatusCreated || res.Body["user_id"] != e.users["admin@beta.test"].ID || res.Body["role"] != "staff" {
+			if res.Status != http.StatusCreated || res.Body["role"] != "staff" || res.Body["status"] != "pending" {
 				t.Fatalf("%d %s", res.Status, res.Raw)
+			}
+			// The inviting clinic learns nothing of the account: no id, no name.
+			if _, ok := res.Body["user_id"]; ok || strings.Contains(string(res.Raw), e.users["admin@beta.test"].ID) || res.Body["name"] != "" {
+				t.Errorf("the answer tells of the account: %s", res.Raw)
+			}
+			if slices.Contains(e.memberEmails(alpha, adminHdr...), "admin@beta.test") {
+				t.Errorf("a member before accepting")
 			}
 			if body := e.lastMessage("admin@beta.test").Body; invitationCode.MatchString(body) {
 				t.Errorf("an existing user got a set-password code: %q", body)
+			}
+			betaTok := bearer(e.login("admin@beta.test"))
+			var mine struct{ Data []eonpro.Invitation }
+			decodeInto(t, e.do("GET", "/api/v1/me/invitations", nil, betaTok...), &mine)
+			if len(mine.Data) != 1 || mine.Data[0].ClinicID != alpha || mine.Data[0].Role != eonpro.RoleStaff {
+				t.Fatalf("the invitee's invitations: %+v", mine.Data)
+			}
+			if res := e.do("POST", "/api/v1/me/invitations/"+mine.Data[0].ID+"/accept", nil, betaTok...); res.Status != http.StatusOK || res.Body["role"] != "staff" {
+				t.Fatalf("accept: %d %s", res.Status, res.Raw)
+			}
+			if !slices.Contains(e.memberEmails(alpha, adminHdr...), "admin@beta.test") {
+				t.Errorf("not a member after accepting")
 			}
 		})
 		t.Run("ErrInvite", func(t *testing.T) {
@@ -130,8 +156,13 @@ func TestMembers(t *testing.T) {
 			if res := e.do("DELETE", path(billing), nil, adminHdr...); res.Status != http.StatusNoContent {
 				t.Fatalf("%d %s", res.Status, res.Raw)
 			}
-			if res := e.do("GET", "/api/v1/me", nil, bearer(billingTok)...); res.Status != http.StatusUnauthorized {
-				t.Errorf("the removed member's session: %d %s, want 401", res.Status, res.Raw)
+			// The removed member's session no longer acts in the clinic;
+			// their account (and any other clinic) is not the clinic's.
+			if res := e.do("GET", "/api/v1/clinic", nil, with(bearer(billingTok), inAlpha)...); res.Status != http.StatusNotFound {
+				t.Errorf("the removed member's session in the clinic: %d %s, want 404", res.Status, res.Raw)
+			}
+			if res := e.do("GET", "/api/v1/me", nil, bearer(billingTok)...); res.Status != http.StatusOK || res.Body["clinic_id"] != "" {
+				t.Errorf("the removed member's own account: %d %s, want 200 with no clinic", res.Status, res.Raw)
 			}
 			want := []string{"admin@alpha.test", "admin@beta.test", "new@alpha.test", "staff@alpha.test"}
 			if d := diff(want, e.memberEmails(alpha, adminHdr...)); d != "" {
@@ -214,7 +245,7 @@ func TestLastAdminConcurrent(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			// Each demotion revokes the demoted admin's sessions: sign in anew.
+			// Each demotion ends the demoted admin's sessions in the clinic: sign in anew.
 			ta, tb := e.phoneSignIn(a.Phone), e.phoneSignIn(b.Phone)
 			var byA, byB int
 			var wg sync.WaitGroup

@@ -17,13 +17,19 @@ type Rates struct {
 	Standard eonpro.Rate
 	// Relaxed: health and static reads, per IP.
 	Relaxed eonpro.Rate
+	// FailedAuth: presented credentials (session cookies, tokens, API
+	// keys) that failed, per IP. Generous enough for an office whose
+	// browsers' sessions all expired overnight; a flood meets 429s.
+	FailedAuth eonpro.Rate
 }
 
-// DefaultRates are 5 per 15 minutes, 60 per minute and 200 per minute.
+// DefaultRates are 5 per 15 minutes, 60 per minute, 200 per minute and
+// 30 failed authentications per minute.
 var DefaultRates = Rates{
-	Strict:   eonpro.Rate{Count: 5, Period: 15 * time.Minute},
-	Standard: eonpro.Rate{Count: 60, Period: time.Minute},
-	Relaxed:  eonpro.Rate{Count: 200, Period: time.Minute},
+	Strict:     eonpro.Rate{Count: 5, Period: 15 * time.Minute},
+	Standard:   eonpro.Rate{Count: 60, Period: time.Minute},
+	Relaxed:    eonpro.Rate{Count: 200, Period: time.Minute},
+	FailedAuth: eonpro.Rate{Count: 30, Period: time.Minute},
 }
 
 // clientIP is the peer address. Behind a load balancer the operator must

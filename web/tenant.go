@@ -41,39 +41,57 @@ func (s *Server) credential(r *http.Request) eonpro.Credential {
 // context with the principal (and its clinic and role) in it.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, perm eonpro.Permission) (context.Context, error) {
 	ctx := r.Context()
-	cred := s.credential(r)
 	if perm == eonpro.PermPublic {
 		return ctx, nil
 	}
+	cred := s.credential(r)
 	p, err := s.cfg.Auth.Authenticate(ctx, cred)
+	if err != nil {
+		return nil, s.failedAuth(w, r, err)
+	}
+	if err := s.limit(w, r, "standard:"+principalKey(p), s.cfg.Rates.Standard); err != nil {
+		return nil, err
+	}
+	var c *eonpro.Clinic
+	var m *eonpro.Membership
+	switch perm {
+	case eonpro.PermSelf, eonpro.PermEnroll:
+		c, m, err = s.resolveClinic(ctx, w, r, p, false)
+	case eonpro.PermPlatformAdmin:
+		if !p.SuperAdmin || p.APIKeyID != "" {
+			err = eonpro.Errorf(eonpro.EFORBIDDEN, "Platform administrators only.")
+		}
+	default:
+		c, m, err = s.resolveClinic(ctx, w, r, p, true)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := s.limit(w, r, "standard:"+principalKey(p), s.cfg.Rates.Standard); err != nil {
+	if err := s.cfg.Auth.Admit(ctx, p, c, m); err != nil {
 		return nil, err
 	}
 	if p.MFAPending && perm != eonpro.PermEnroll {
 		return nil, eonpro.Errorf(eonpro.EFORBIDDEN, "Set up two-factor authentication first (POST /api/v1/me/mfa/totp).")
 	}
-	switch perm {
-	case eonpro.PermSelf, eonpro.PermEnroll:
-		if err := s.resolveClinic(ctx, r, p, false); err != nil {
-			return nil, err
-		}
-	case eonpro.PermPlatformAdmin:
-		if !p.SuperAdmin || p.APIKeyID != "" {
-			return nil, eonpro.Errorf(eonpro.EFORBIDDEN, "Platform administrators only.")
-		}
-	default:
-		if err := s.resolveClinic(ctx, r, p, true); err != nil {
-			return nil, err
-		}
-		if !p.Can(perm) {
-			err := s.audit(ctx, r, p, eonpro.ActionAccessDenied, eonpro.OutcomeDenied, map[string]string{"permission": string(perm)})
-			return nil, denied(err, "You do not have permission to do that.")
-		}
+	if c != nil && perm != eonpro.PermSelf && perm != eonpro.PermEnroll && !p.Can(perm) {
+		err := s.audit(ctx, r, p, eonpro.ActionAccessDenied, eonpro.OutcomeDenied, map[string]string{"permission": string(perm)})
+		return nil, denied(err, "You do not have permission to do that.")
 	}
 	return eonpro.NewContextWithPrincipal(ctx, p), nil
+}
+
+// failedAuth counts a presented credential that failed against the
+// client's address, so a flood of made-up keys or tokens meets 429s, not
+// an endless stream of 401s; a request with no credential costs nothing.
+func (s *Server) failedAuth(w http.ResponseWriter, r *http.Request, err error) error {
+	cred := s.credential(r)
+	if eonpro.ErrorCode(err) != eonpro.EUNAUTHN || (cred.SessionToken == "" && cred.BearerToken == "") {
+		return err
+	}
+	if lerr := s.limit(w, r, "strict:auth-failed:"+clientIP(r), s.cfg.Rates.FailedAuth); lerr != nil {
+		return lerr
+	}
+	return err
 }
 
 func principalKey(p *eonpro.Principal) string {
@@ -86,21 +104,8 @@ func principalKey(p *eonpro.Principal) string {
 // clinicRef finds the clinic a request names: a custom domain, a
 // subdomain of the base domain, the X-Clinic header, then the cookie.
 func (s *Server) clinicRef(ctx context.Context, r *http.Request) (*eonpro.Clinic, error) {
-	host := strings.ToLower(r.Host)
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	if host != "" && host != "localhost" && net.ParseIP(host) == nil {
-		if c, err := s.cfg.Clinics.FindClinicByDomain(ctx, host); err == nil {
-			return c, nil
-		} else if eonpro.ErrorCode(err) != eonpro.ENOTFOUND {
-			return nil, err
-		}
-		if base := s.cfg.BaseDomain; base != "" {
-			if sub, ok := strings.CutSuffix(host, "."+base); ok && !strings.Contains(sub, ".") {
-				return s.cfg.Clinics.FindClinicByRef(ctx, sub)
-			}
-		}
+	if c, err := s.hostClinic(ctx, r); c != nil || err != nil {
+		return c, err
 	}
 	if ref := r.Header.Get("X-Clinic"); ref != "" {
 		return s.cfg.Clinics.FindClinicByRef(ctx, ref)
@@ -111,69 +116,142 @@ func (s *Server) clinicRef(ctx context.Context, r *http.Request) (*eonpro.Clinic
 	return nil, nil
 }
 
-// resolveClinic sets the principal's clinic, role and permissions. An API
-// key is bound to its clinic; a user's clinic is the one the request names
-// or, failing that, their only one. With required, a clinic must result
-// and the principal must be a member (super admins may enter any, which is
-// logged), and it must be active.
-func (s *Server) resolveClinic(ctx context.Context, r *http.Request, p *eonpro.Principal, required bool) error {
-	c, err := s.clinicRef(ctx, r)
-	if !required && eonpro.ErrorCode(err) == eonpro.ENOTFOUND {
-		// A stale clinic cookie must not lock anyone out of their account.
-		c, err = nil, nil
+// hostClinic finds the clinic of the request's host: a custom domain or a
+// subdomain of the base domain, both public by their nature (DNS).
+func (s *Server) hostClinic(ctx context.Context, r *http.Request) (*eonpro.Clinic, error) {
+	host := strings.ToLower(r.Host)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
 	}
-	if err != nil {
-		return err
+	if host == "" || host == "localhost" || net.ParseIP(host) != nil {
+		return nil, nil
+	}
+	if c, err := s.cfg.Clinics.FindClinicByDomain(ctx, host); err == nil {
+		return c, nil
+	} else if eonpro.ErrorCode(err) != eonpro.ENOTFOUND {
+		return nil, err
+	}
+	if base := s.cfg.BaseDomain; base != "" {
+		if sub, ok := strings.CutSuffix(host, "."+base); ok && !strings.Contains(sub, ".") {
+			return s.cfg.Clinics.FindClinicByRef(ctx, sub)
+		}
+	}
+	return nil, nil
+}
+
+// errNoClinic is the answer for a clinic that does not exist and, alike,
+// for one the principal is not a member of: another clinic's name, id and
+// very existence are not theirs to learn.
+var errNoClinic = eonpro.Errorf(eonpro.ENOTFOUND, "Clinic not found.")
+
+// resolveClinic sets the principal's clinic, role and permissions, and
+// returns the clinic with the principal's membership there (nil for a
+// super admin's entry). An API key is bound to its clinic; a user's clinic
+// is the one the request names or, failing that, their only one. A named
+// clinic the user is not a member of counts as missing (a super admin may
+// enter any, which is logged). With required, a clinic must result, and
+// it must be active; a missing one is 404, and those attempts are limited
+// per principal in the strict tier (each on an existing clinic is audited
+// in its chain).
+func (s *Server) resolveClinic(ctx context.Context, w http.ResponseWriter, r *http.Request, p *eonpro.Principal,
+	required bool) (*eonpro.Clinic, *eonpro.Membership, error) {
+	c, err := s.clinicRef(ctx, r)
+	missing := eonpro.ErrorCode(err) == eonpro.ENOTFOUND
+	if err != nil && !missing {
+		return nil, nil, err
 	}
 	if p.APIKeyID != "" {
-		return s.resolveKeyClinic(ctx, r, c, p, required)
+		c, err := s.resolveKeyClinic(ctx, w, r, c, missing, p, required)
+		return c, nil, err
 	}
 	ms, err := s.cfg.Users.FindMemberships(ctx, p.UserID)
 	if err != nil {
-		return err
+		return nil, nil, err
+	}
+	m := membershipIn(ms, c)
+	if c != nil && m == nil && !p.SuperAdmin {
+		if required {
+			if err := s.crossClinic(ctx, w, r, p, c.ID); err != nil {
+				return nil, nil, err
+			}
+			return nil, nil, errNoClinic
+		}
+		c, missing = nil, true
+	}
+	if missing && required {
+		return nil, nil, s.missingClinic(w, r, p)
 	}
 	if c == nil && len(ms) == 1 {
 		if c, err = s.cfg.Clinics.FindClinicByRef(ctx, ms[0].ClinicID); err != nil {
-			return err
+			return nil, nil, err
 		}
+		m = ms[0]
 	}
 	p.Permissions = nil
 	if c == nil {
 		if required {
-			return eonpro.Errorf(eonpro.EBADREQUEST, "Choose a clinic: send the X-Clinic header with its slug or id.")
+			return nil, nil, eonpro.Errorf(eonpro.EBADREQUEST, "Choose a clinic: send the X-Clinic header with its slug or id.")
 		}
-		return nil
+		return nil, nil, nil
 	}
 	p.ClinicID = c.ID
-	for _, m := range ms {
-		if m.ClinicID == c.ID {
-			p.Role = m.Role
-			p.Permissions = eonpro.RolePermissions[m.Role]
-		}
+	if m != nil {
+		p.Role, p.Permissions = m.Role, eonpro.RolePermissions[m.Role]
 	}
 	if !required {
-		return nil
+		return c, m, nil
 	}
-	if p.Role == "" {
-		if !p.SuperAdmin {
-			s.log.WarnContext(ctx, "access denied: not a member", "request_id", eonpro.RequestIDFromContext(ctx),
-				"user_id", p.UserID, "clinic_id", c.ID)
-			err := s.audit(ctx, r, p, eonpro.ActionCrossClinic, eonpro.OutcomeDenied, nil)
-			return denied(err, "You are not a member of this clinic.")
-		}
-		p.Role = eonpro.RoleAdmin
-		p.Permissions = eonpro.RolePermissions[eonpro.RoleAdmin]
+	if m == nil {
+		p.Role, p.Permissions = eonpro.RoleAdmin, eonpro.RolePermissions[eonpro.RoleAdmin]
 		s.log.InfoContext(ctx, "super admin entered clinic", "request_id", eonpro.RequestIDFromContext(ctx),
 			"user_id", p.UserID, "clinic_id", c.ID)
 		if err := s.audit(ctx, r, p, eonpro.ActionSuperAdminAccess, eonpro.OutcomeSuccess, nil); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	if c.Status != eonpro.ClinicActive {
 		err := s.audit(ctx, r, p, eonpro.ActionAccessDenied, eonpro.OutcomeDenied, map[string]string{"reason": "clinic_suspended"})
-		return denied(err, "This clinic is suspended.")
+		return nil, nil, denied(err, "This clinic is suspended.")
+	}
+	return c, m, nil
+}
+
+// membershipIn returns the membership of ms in c, or nil.
+func membershipIn(ms []*eonpro.Membership, c *eonpro.Clinic) *eonpro.Membership {
+	for _, m := range ms {
+		if c != nil && m.ClinicID == c.ID {
+			return m
+		}
 	}
 	return nil
+}
+
+// missingClinic counts a request for a clinic that is missing or not the
+// principal's and answers it: 404, or 429 once the principal has made too
+// many (so nobody can grow another clinic's audit chain without bound).
+func (s *Server) missingClinic(w http.ResponseWriter, r *http.Request, p *eonpro.Principal) error {
+	if err := s.limit(w, r, "strict:clinic-missing:"+principalKey(p), s.cfg.Rates.Strict); err != nil {
+		return err
+	}
+	return errNoClinic
+}
+
+// crossClinic answers an attempt on clinic, which exists but is not the
+// principal's, exactly as missingClinic answers a clinic that does not
+// exist; within the limit the attempt is recorded in clinic's chain (fail
+// closed) and logged.
+func (s *Server) crossClinic(ctx context.Context, w http.ResponseWriter, r *http.Request, p *eonpro.Principal, clinicID string) error {
+	if err := s.missingClinic(w, r, p); eonpro.ErrorCode(err) != eonpro.ENOTFOUND {
+		return err
+	}
+	s.log.WarnContext(ctx, "access denied: not a member", "request_id", eonpro.RequestIDFromContext(ctx),
+		"user_id", p.UserID, "api_key_id", p.APIKeyID, "clinic_id", clinicID)
+	target := *p
+	target.ClinicID, target.Role, target.Permissions = clinicID, "", nil
+	if err := s.audit(ctx, r, &target, eonpro.ActionCrossClinic, eonpro.OutcomeDenied, nil); err != nil {
+		return err
+	}
+	return errNoClinic
 }
 
 // audit records an access decision in the chain of the principal's
@@ -192,28 +270,29 @@ func (s *Server) audit(ctx context.Context, r *http.Request, p *eonpro.Principal
 	return s.cfg.Audit.Record(eonpro.NewContextWithPrincipal(ctx, p), ev)
 }
 
-// resolveKeyClinic checks an API key's clinic against the one the request
-// names and narrows the key's permissions to its creator's current role.
-func (s *Server) resolveKeyClinic(ctx context.Context, r *http.Request, named *eonpro.Clinic, p *eonpro.Principal, required bool) error {
-	if named != nil && named.ID != p.ClinicID {
-		target := *p
-		target.ClinicID = named.ID
-		err := s.audit(ctx, r, &target, eonpro.ActionCrossClinic, eonpro.OutcomeDenied, nil)
-		return denied(err, "This API key belongs to another clinic.")
+// resolveKeyClinic binds an API key to its clinic: a request naming
+// another clinic, or one that does not exist, is answered as missing when
+// a clinic is required (and as naming none otherwise). It narrows the key's
+// permissions to its creator's current role.
+func (s *Server) resolveKeyClinic(ctx context.Context, w http.ResponseWriter, r *http.Request, named *eonpro.Clinic, missing bool,
+	p *eonpro.Principal, required bool) (*eonpro.Clinic, error) {
+	if named != nil && named.ID != p.ClinicID && required {
+		return nil, s.crossClinic(ctx, w, r, p, named.ID)
+	}
+	if missing && required {
+		return nil, s.missingClinic(w, r, p)
 	}
 	c, err := s.cfg.Clinics.FindClinicByRef(ctx, p.ClinicID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ms, err := s.cfg.Users.FindMemberships(ctx, p.UserID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var role eonpro.Role
-	for _, m := range ms {
-		if m.ClinicID == c.ID {
-			role = m.Role
-		}
+	if m := membershipIn(ms, c); m != nil {
+		role = m.Role
 	}
 	var kept []eonpro.Permission
 	for _, perm := range p.Permissions {
@@ -223,9 +302,9 @@ func (s *Server) resolveKeyClinic(ctx context.Context, r *http.Request, named *e
 	}
 	p.Permissions, p.Role = kept, role
 	if required && c.Status != eonpro.ClinicActive {
-		return eonpro.Errorf(eonpro.EFORBIDDEN, "This clinic is suspended.")
+		return nil, eonpro.Errorf(eonpro.EFORBIDDEN, "This clinic is suspended.")
 	}
-	return nil
+	return c, nil
 }
 
 // denied is the 403 for a denied access, unless recording the denial

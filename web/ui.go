@@ -51,6 +51,8 @@ type view struct {
 	IdleSeconds int
 	// Flash is a one-line notice shown above the page.
 	Flash string
+	// Invitations counts the person's pending invitations, for a notice.
+	Invitations int
 	Path  string
 	Data  any
 }
@@ -196,6 +198,11 @@ func (s *Server) page(pattern string, perm eonpro.Permission, h pageFunc) {
 func (s *Server) pageDenied(w http.ResponseWriter, r *http.Request, v *view, err error) {
 	switch {
 	case eonpro.ErrorCode(err) == eonpro.EUNAUTHN:
+		// The session ended (or a clinic's policy ended it there): the
+		// browser forgets it, so the sign-in page is not skipped.
+		if _, cerr := r.Cookie(s.sessionCookieName()); cerr == nil {
+			s.clearSessionCookie(w)
+		}
 		to := "/login"
 		if r.Method == http.MethodGet && r.URL.Path != "/" {
 			to += "?next=" + url.QueryEscape(r.URL.RequestURI())
@@ -234,6 +241,13 @@ func (s *Server) fillView(r *http.Request, v *view) error {
 	}
 	if v.Memberships, err = s.cfg.Users.FindMemberships(ctx, p.UserID); err != nil {
 		return err
+	}
+	if r.Method == http.MethodGet {
+		invs, err := s.cfg.Users.FindMyInvitations(ctx)
+		if err != nil {
+			return err
+		}
+		v.Invitations = len(invs)
 	}
 	v.IdleSeconds = eonpro.DefaultSecurityPolicy().IdleTimeoutMinutes * 60
 	if p.ClinicID != "" {

@@ -148,13 +148,18 @@ func (s *Server) pageChooseClinic(w http.ResponseWriter, r *http.Request, v *vie
 	id := r.PostFormValue("clinic")
 	for _, m := range v.Memberships {
 		if m.ClinicID == id {
-			http.SetCookie(w, &http.Cookie{Name: clinicCookie, Value: m.ClinicSlug, Path: "/",
-				HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+			s.setClinicCookie(w, m.ClinicSlug)
 			s.redirect(w, r, localPath(r.PostFormValue("next"), "/"))
 			return nil
 		}
 	}
 	return eonpro.FieldError("clinic", "is not one of your clinics")
+}
+
+// setClinicCookie remembers the clinic a person chose (or joined).
+func (s *Server) setClinicCookie(w http.ResponseWriter, slug string) {
+	http.SetCookie(w, &http.Cookie{Name: clinicCookie, Value: slug, Path: "/",
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
 }
 
 // pageHome sends patients to their portal, people without a clinic to
@@ -180,24 +185,20 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request, v *view) error
 func (s *Server) handleBrandCSS(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
-	c, err := s.clinicRef(r.Context(), r)
-	if err != nil {
-		return nil
+	// A signed-in person gets their clinic's (never one they are not a
+	// member of, which would tell them it exists); anyone else the one
+	// of the host, whose sign-in page it styles.
+	var c *eonpro.Clinic
+	var err error
+	if ctx, aerr := s.authorize(w, r, eonpro.PermSelf); aerr == nil {
+		if p := eonpro.PrincipalFromContext(ctx); p.ClinicID != "" {
+			c, err = s.cfg.Clinics.FindClinicByRef(ctx, p.ClinicID)
+		}
+	} else {
+		c, err = s.hostClinic(r.Context(), r)
 	}
-	if c == nil {
-		// No clinic named by the host, header or cookie: a person with
-		// one clinic is in it by their session.
-		ctx, aerr := s.authorize(w, r, eonpro.PermSelf)
-		if aerr != nil {
-			return nil
-		}
-		p := eonpro.PrincipalFromContext(ctx)
-		if p.ClinicID == "" {
-			return nil
-		}
-		if c, err = s.cfg.Clinics.FindClinicByRef(ctx, p.ClinicID); err != nil {
-			return nil
-		}
+	if err != nil || c == nil {
+		return nil
 	}
 	b := c.Settings.Branding
 	if b.PrimaryColor != "" {

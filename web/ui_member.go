@@ -15,6 +15,10 @@ func (s *Server) memberPages() {
 	s.page("POST /admin/members/{user_id}/role", eonpro.PermMembersManage, s.pageChangeMemberRole)
 	s.page("GET /admin/members/{user_id}/remove", eonpro.PermMembersManage, s.pageRemoveMemberConfirm)
 	s.page("POST /admin/members/{user_id}/remove", eonpro.PermMembersManage, s.pageRemoveMember)
+	s.page("POST /admin/invitations/{id}/revoke", eonpro.PermMembersManage, s.pageRevokeInvitation)
+	s.page("GET /invitations", eonpro.PermSelf, s.pageMyInvitations)
+	s.page("POST /invitations/{id}/accept", eonpro.PermSelf, s.pageAcceptInvitation)
+	s.page("POST /invitations/{id}/decline", eonpro.PermSelf, s.pageDeclineInvitation)
 	s.page("GET /set-password", eonpro.PermPublic, s.pageSetPassword)
 	s.page("POST /set-password", eonpro.PermPublic, s.pageSetPasswordSubmit)
 	s.page("GET /forgot", eonpro.PermPublic, s.pageForgot)
@@ -29,9 +33,11 @@ func (s *Server) memberPages() {
 // membersPage is the data of the members page.
 type membersPage struct {
 	Members []*eonpro.Member
-	Roles   []eonpro.Role
+	// Invitations are the clinic's pending invitations.
+	Invitations []*eonpro.Invitation
+	Roles       []eonpro.Role
 	// Invite and Errors are the invitation form and its field errors.
-	Invite eonpro.Invitation
+	Invite eonpro.NewInvitation
 	Errors map[string]string
 	// RowUser and RowError: a role change refused for one member.
 	RowUser, RowError string
@@ -40,19 +46,23 @@ type membersPage struct {
 // memberNotices are the flashes after a change, by the done parameter.
 var memberNotices = map[string]string{
 	"invited": "Invitation sent.",
-	"role":    "Role changed. The member signs in again to use it.",
+	"revoked": "Invitation withdrawn.",
+	"role":    "Role changed. The member signs in again to use it here.",
 	"removed": "Member removed.",
 }
 
 func (s *Server) pageMembers(w http.ResponseWriter, r *http.Request, v *view) error {
 	v.Flash = memberNotices[r.URL.Query().Get("done")]
-	return s.renderMembers(w, r, v, http.StatusOK, membersPage{Invite: eonpro.Invitation{Role: eonpro.RoleStaff}})
+	return s.renderMembers(w, r, v, http.StatusOK, membersPage{Invite: eonpro.NewInvitation{Role: eonpro.RoleStaff}})
 }
 
 // renderMembers shows the members page with the list loaded.
 func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, v *view, status int, d membersPage) error {
 	ms, err := s.cfg.Users.FindMembers(r.Context())
 	if err != nil {
+		return err
+	}
+	if d.Invitations, err = s.cfg.Users.FindInvitations(r.Context()); err != nil {
 		return err
 	}
 	d.Members, d.Roles = ms, eonpro.Roles
@@ -62,7 +72,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, v *view, 
 
 // pageInviteMember invites a person; the service sends the invitation.
 func (s *Server) pageInviteMember(w http.ResponseWriter, r *http.Request, v *view) error {
-	inv := eonpro.Invitation{Email: strings.TrimSpace(r.PostFormValue("email")),
+	inv := eonpro.NewInvitation{Email: strings.TrimSpace(r.PostFormValue("email")),
 		Name: strings.TrimSpace(r.PostFormValue("name")), Role: eonpro.Role(r.PostFormValue("role"))}
 	err := required("email", inv.Email, "name", inv.Name, "role", string(inv.Role))
 	if err == nil {
@@ -95,7 +105,7 @@ func (s *Server) pageChangeMemberRole(w http.ResponseWriter, r *http.Request, v 
 		s.redirect(w, r, "/admin/members?done=role")
 		return nil
 	case eonpro.EINVALID, eonpro.ECONFLICT:
-		d := membersPage{Invite: eonpro.Invitation{Role: eonpro.RoleStaff}, RowUser: id, RowError: memberRowMessage(err)}
+		d := membersPage{Invite: eonpro.NewInvitation{Role: eonpro.RoleStaff}, RowUser: id, RowError: memberRowMessage(err)}
 		return s.renderMembers(w, r, v, memberFormStatus(err), d)
 	}
 	return err
@@ -156,5 +166,54 @@ func (s *Server) pageRemoveMember(w http.ResponseWriter, r *http.Request, v *vie
 		return err
 	}
 	s.redirect(w, r, "/admin/members?done=removed")
+	return nil
+}
+
+func (s *Server) pageRevokeInvitation(w http.ResponseWriter, r *http.Request, v *view) error {
+	if err := s.cfg.Users.RevokeInvitation(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	s.redirect(w, r, "/admin/members?done=revoked")
+	return nil
+}
+
+// invitationsPage is the data of the signed-in person's invitations page.
+type invitationsPage struct {
+	Invitations []*eonpro.Invitation
+}
+
+// invitationNotices are the flashes after an answer, by the done parameter.
+var invitationNotices = map[string]string{
+	"declined": "Invitation declined.",
+}
+
+// pageMyInvitations lists the invitations to the signed-in person's
+// address, each to accept or decline: nothing changes until they do.
+func (s *Server) pageMyInvitations(w http.ResponseWriter, r *http.Request, v *view) error {
+	invs, err := s.cfg.Users.FindMyInvitations(r.Context())
+	if err != nil {
+		return err
+	}
+	v.Flash = invitationNotices[r.URL.Query().Get("done")]
+	v.Title, v.Data = "Invitations", invitationsPage{Invitations: invs}
+	return s.render(w, r, http.StatusOK, "invitations", v)
+}
+
+// pageAcceptInvitation joins the clinic and opens it.
+func (s *Server) pageAcceptInvitation(w http.ResponseWriter, r *http.Request, v *view) error {
+	m, err := s.cfg.Users.AcceptInvitation(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	s.setClinicCookie(w, m.ClinicSlug)
+	s.redirect(w, r, "/")
+	return nil
+}
+
+func (s *Server) pageDeclineInvitation(w http.ResponseWriter, r *http.Request, v *view) error {
+	if err := s.cfg.Users.DeclineInvitation(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	s.redirect(w, r, "/invitations?done=declined")
 	return nil
 }
