@@ -53,8 +53,8 @@ type view struct {
 	Flash string
 	// Invitations counts the person's pending invitations, for a notice.
 	Invitations int
-	Path  string
-	Data  any
+	Path        string
+	Data        any
 }
 
 // navItem is a link of the navigation, shown when the principal holds Perm.
