@@ -14,8 +14,9 @@ type Principal struct {
 	SessionID  string // empty for API keys
 	APIKeyID   string // empty for sessions
 	SuperAdmin bool
-	// MFAPending limits a session to enrolling in 2FA: the clinic of the
-	// request requires 2FA of the role and the user has none yet.
+	// MFAPending limits a session to enrolling in 2FA: a clinic of the
+	// user required it at sign-in and, when the request names a clinic,
+	// that clinic requires 2FA of the role and the user has none yet.
 	MFAPending bool
 	// MFAEnrolled tells whether the user has confirmed a 2FA factor.
 	MFAEnrolled bool

@@ -74,8 +74,8 @@ func hashToken(tok string) []byte {
 // policies of their clinics: the most lenient idle timeout and absolute
 // lifetime, since each clinic applies its own, stricter ones to the
 // session in that clinic only (AuthService.Admit); and whether a clinic
-// requires 2FA of the user's role there (then the sign-in leads to
-// enrolment, and Admit limits the session in that clinic to it).
+// requires 2FA of the user's role there (then the session is limited to
+// enrolment, but Admit applies the limit only in clinics requiring it).
 type sessionPolicy struct {
 	idle, absolute time.Duration
 	mfaRequired    bool
@@ -109,7 +109,7 @@ func (s *AuthService) createSession(ctx context.Context, tx *Tx, u *eonpro.User,
 	now := s.db.Now()
 	tok, hash := newToken()
 	id := eonpro.NewID()
-	_, err := tx.Exec(ctx, insertSession, id, u.ID, hash, now, now.Add(pol.idle), now.Add(pol.absolute), false,
+	_, err := tx.Exec(ctx, insertSession, id, u.ID, hash, now, now.Add(pol.idle), now.Add(pol.absolute), mfaPending,
 		truncate(meta.IP, 64), truncate(meta.UserAgent, 512), int(pol.idle/time.Minute))
 	if err != nil {
 		return nil, err
@@ -171,7 +171,9 @@ func (s *AuthService) Admit(ctx context.Context, p *eonpro.Principal, c *eonpro.
 			(m.SessionsNotBefore != nil && !p.SessionCreatedAt.After(*m.SessionsNotBefore)) {
 			return errClinicSessionEnded
 		}
-		p.MFAPending = p.MFAPending || (sp.RequiresMFA(m.Role) && !p.MFAEnrolled)
+		// A session limited to enrolment at sign-in (a clinic of the user
+		// required 2FA then) is limited only where the clinic requires it.
+		p.MFAPending = p.MFAPending && sp.RequiresMFA(m.Role) && !p.MFAEnrolled
 	}
 	if now.Sub(p.SessionLastSeenAt) < touchEvery {
 		return nil

@@ -186,8 +186,8 @@ func (s *Server) handleBrandCSS(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	// A signed-in person gets their clinic's (never one they are not a
-	// member of, which would tell them it exists); anyone else the one
-	// of the host, whose sign-in page it styles.
+	// member of: its name and look are not theirs to see); anyone else
+	// the one the request names, whose sign-in page it styles.
 	var c *eonpro.Clinic
 	var err error
 	if ctx, aerr := s.authorize(w, r, eonpro.PermSelf); aerr == nil {
@@ -195,7 +195,7 @@ func (s *Server) handleBrandCSS(w http.ResponseWriter, r *http.Request) error {
 			c, err = s.cfg.Clinics.FindClinicByRef(ctx, p.ClinicID)
 		}
 	} else {
-		c, err = s.hostClinic(r.Context(), r)
+		c, err = s.clinicRef(r.Context(), r)
 	}
 	if err != nil || c == nil {
 		return nil
