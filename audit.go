@@ -143,8 +143,18 @@ type VerifyResult struct {
 	FirstBad    *string `json:"first_bad"`
 	FirstBadSeq int64   `json:"first_bad_seq,omitempty"`
 	Reason      string  `json:"reason,omitempty"`
-	// Checkpoints is how many signed checkpoints the chain was held to.
+	// Checkpoints is how many distinct signed checkpoints the chain was
+	// held to, over every source.
 	Checkpoints int `json:"checkpoints"`
+	// Sources lists where the checkpoints were read from (the checkpoint
+	// directory, then each anchor) and what each held.
+	Sources []CheckpointSource `json:"sources"`
+	// NewestCheckpoint is the time of the newest checkpoint of any source
+	// (zero when there is none) and CheckpointAge its age at verification
+	// (nanoseconds in JSON). A chain with events older than twice the
+	// checkpoint interval fails when its newest checkpoint is that old.
+	NewestCheckpoint time.Time     `json:"newest_checkpoint,omitzero"`
+	CheckpointAge    time.Duration `json:"checkpoint_age,omitempty"`
 }
 
 // Audit export formats.
