@@ -181,8 +181,12 @@ type AuditService interface {
 	// EFORBIDDEN, EINVALID.
 	FindAccessLog(ctx context.Context, limit int, cursor string) ([]*AccessLogEntry, string, error)
 	// Verify checks a clinic's chain ("" for the platform chain) against
-	// its hashes, its head and its signed checkpoints. A broken chain is
-	// an OK=false result, not an error, and alerts the clinic's admins.
+	// its hashes, its head and the signed checkpoints of the checkpoint
+	// directory and every anchor, and fails it when its newest checkpoint
+	// is older than twice the checkpoint interval while it has events
+	// that old. A broken chain is an OK=false result, not an error, and
+	// alerts the clinic's admins; a checkpoint source that cannot be read
+	// is an error.
 	// Clinic admins may verify their own clinic, super admins and the
 	// system any chain; EFORBIDDEN otherwise.
 	Verify(ctx context.Context, clinicID string) (*VerifyResult, error)
@@ -192,8 +196,9 @@ type AuditService interface {
 	// EFORBIDDEN, EINVALID naming the field.
 	Export(ctx context.Context, f AuditFilter, format string, w io.Writer) error
 	// Checkpoint signs the head of every chain that moved since its last
-	// checkpoint and writes it to the sink. The system and super admins
-	// only; EFORBIDDEN otherwise.
+	// checkpoint, or whose last checkpoint is older than half the
+	// checkpoint interval, and writes it to the anchors and the sink. The
+	// system and super admins only; EFORBIDDEN otherwise.
 	Checkpoint(ctx context.Context) ([]*AuditCheckpoint, error)
 }
 

@@ -12,8 +12,9 @@ import (
 // older anchored checkpoint. Anchors never replace or remove what they
 // hold.
 type AuditAnchor interface {
-	// AnchorName says where the checkpoints go, for people and reports:
-	// "file /var/lib/eonpro/audit-anchor.jsonl", "s3://bucket/prefix".
+	// AnchorName names the kind of anchor ("anchor file", "S3 anchor")
+	// for verification results, which clinic admins read: no path, no
+	// bucket.
 	AnchorName() string
 	// WriteCheckpoint stores cp durably next to the ones already held.
 	WriteCheckpoint(ctx context.Context, cp *AuditCheckpoint) error
@@ -26,7 +27,7 @@ type AuditAnchor interface {
 // CheckpointSource says what one place of checkpoints (the checkpoint
 // directory or an anchor) held for a chain when it was verified.
 type CheckpointSource struct {
-	// Name is the directory's "directory PATH" or the anchor's name.
+	// Name is "checkpoint directory" or the anchor's name.
 	Name string `json:"name"`
 	// Checkpoints is how many valid checkpoints of the chain it held.
 	Checkpoints int `json:"checkpoints"`

@@ -43,7 +43,7 @@ func OpenFileAnchor(path string) (*FileAnchor, error) {
 }
 
 // AnchorName implements eonpro.AuditAnchor.
-func (a *FileAnchor) AnchorName() string { return "file " + a.path }
+func (a *FileAnchor) AnchorName() string { return "anchor file" }
 
 // WriteCheckpoint appends cp as one line and syncs it to disk.
 func (a *FileAnchor) WriteCheckpoint(_ context.Context, cp *eonpro.AuditCheckpoint) error {

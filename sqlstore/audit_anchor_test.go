@@ -99,7 +99,7 @@ func TestAuditAnchorVerify(t *testing.T) {
 			t.Fatalf("second checkpoint: %d written, %v", len(cps), err)
 		}
 		e.exec(dropEventTriggers...)
-		anchor := "file " + path
+		anchor := "anchor file"
 
 		tests := []struct {
 			name   string
@@ -153,7 +153,7 @@ func TestAuditAnchorVerify(t *testing.T) {
 				t.Errorf("intact chain: %+v", res)
 			}
 			want := []eonpro.CheckpointSource{
-				{Name: "directory " + e.sink, Checkpoints: 2, NewestSeq: 5, NewestTime: res.NewestCheckpoint},
+				{Name: "checkpoint directory", Checkpoints: 2, NewestSeq: 5, NewestTime: res.NewestCheckpoint},
 				{Name: anchor, Checkpoints: 2, NewestSeq: 5, NewestTime: res.NewestCheckpoint},
 			}
 			diff(t, "sources", want, res.Sources)

@@ -34,7 +34,7 @@ func (s *AuditService) loadCheckpointSet(ctx context.Context, clinicID string) (
 	if err != nil {
 		return nil, err
 	}
-	set.add("directory "+s.sink, cps)
+	set.add("checkpoint directory", cps)
 	set.bad = bad
 	for _, a := range s.anchors {
 		cps, err := a.FindCheckpoints(ctx, clinicID)

@@ -70,7 +70,7 @@ func NewAnchor(client *s3sdk.Client, opts AnchorOptions) (*Anchor, error) {
 }
 
 // AnchorName implements eonpro.AuditAnchor.
-func (a *Anchor) AnchorName() string { return "s3://" + a.opts.Bucket + "/" + a.opts.Prefix }
+func (a *Anchor) AnchorName() string { return "S3 anchor" }
 
 // chainPrefix is the key prefix of a chain's checkpoints.
 func (a *Anchor) chainPrefix(clinicID string) string {

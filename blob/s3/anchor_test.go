@@ -43,7 +43,7 @@ func TestAnchorRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := anchor.AnchorName(); got != "s3://eonpro-audit/audit-checkpoints" {
+	if got := anchor.AnchorName(); got != "S3 anchor" {
 		t.Errorf("name %q", got)
 	}
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
@@ -113,18 +113,21 @@ func TestAnchorRoundTrip(t *testing.T) {
 
 func TestAnchorGovernance(t *testing.T) {
 	rec := &lockHeaders{}
-	client, _ := fakeClient(t, "eonpro-audit", rec.wrap)
+	client, backend := fakeClient(t, "eonpro-audit", rec.wrap)
 	anchor, err := s3.NewAnchor(client, s3.AnchorOptions{Bucket: "eonpro-audit", Prefix: "/x/", Mode: s3.LockGovernance, Retention: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	cp := &eonpro.AuditCheckpoint{Seq: 1, Hash: strings.Repeat("0", 64), Time: time.Now().UTC()}
+	cp := &eonpro.AuditCheckpoint{Seq: 1, Hash: strings.Repeat("0", 64), Time: time.Now().UTC().Truncate(time.Microsecond)}
 	cp.Sign(key)
 	if err := anchor.WriteCheckpoint(context.Background(), cp); err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.puts) != 1 || rec.puts[0].Get("X-Amz-Object-Lock-Mode") != "GOVERNANCE" || anchor.AnchorName() != "s3://eonpro-audit/x" {
-		t.Errorf("governance anchor %s: %v", anchor.AnchorName(), rec.puts)
+	if len(rec.puts) != 1 || rec.puts[0].Get("X-Amz-Object-Lock-Mode") != "GOVERNANCE" {
+		t.Errorf("governance anchor: %v", rec.puts)
+	}
+	if _, err := backend.HeadObject("eonpro-audit", "x/platform/00000000000000000001-"+cp.Time.Format("20060102T150405.000000Z")+".json"); err != nil {
+		t.Errorf("object under the trimmed prefix: %v", err)
 	}
 }
