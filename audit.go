@@ -147,8 +147,18 @@ type VerifyResult struct {
 	FirstBad    *string `json:"first_bad"`
 	FirstBadSeq int64   `json:"first_bad_seq,omitempty"`
 	Reason      string  `json:"reason,omitempty"`
-	// Checkpoints is how many signed checkpoints the chain was held to.
+	// Checkpoints is how many distinct signed checkpoints the chain was
+	// held to, over every source.
 	Checkpoints int `json:"checkpoints"`
+	// Sources lists where the checkpoints were read from (the checkpoint
+	// directory, then each anchor) and what each held.
+	Sources []CheckpointSource `json:"sources"`
+	// NewestCheckpoint is the time of the newest checkpoint of any source
+	// (zero when there is none) and CheckpointAge its age at verification
+	// (nanoseconds in JSON). A chain with events older than twice the
+	// checkpoint interval fails when its newest checkpoint is that old.
+	NewestCheckpoint time.Time     `json:"newest_checkpoint,omitzero"`
+	CheckpointAge    time.Duration `json:"checkpoint_age,omitempty"`
 }
 
 // Audit export formats.
@@ -175,8 +185,12 @@ type AuditService interface {
 	// EFORBIDDEN, EINVALID.
 	FindAccessLog(ctx context.Context, limit int, cursor string) ([]*AccessLogEntry, string, error)
 	// Verify checks a clinic's chain ("" for the platform chain) against
-	// its hashes, its head and its signed checkpoints. A broken chain is
-	// an OK=false result, not an error, and alerts the clinic's admins.
+	// its hashes, its head and the signed checkpoints of the checkpoint
+	// directory and every anchor, and fails it when its newest checkpoint
+	// is older than twice the checkpoint interval while it has events
+	// that old. A broken chain is an OK=false result, not an error, and
+	// alerts the clinic's admins; a checkpoint source that cannot be read
+	// is an error.
 	// Clinic admins may verify their own clinic, super admins and the
 	// system any chain; EFORBIDDEN otherwise.
 	Verify(ctx context.Context, clinicID string) (*VerifyResult, error)
@@ -186,8 +200,9 @@ type AuditService interface {
 	// EFORBIDDEN, EINVALID naming the field.
 	Export(ctx context.Context, f AuditFilter, format string, w io.Writer) error
 	// Checkpoint signs the head of every chain that moved since its last
-	// checkpoint and writes it to the sink. The system and super admins
-	// only; EFORBIDDEN otherwise.
+	// checkpoint, or whose last checkpoint is older than half the
+	// checkpoint interval, and writes it to the anchors and the sink. The
+	// system and super admins only; EFORBIDDEN otherwise.
 	Checkpoint(ctx context.Context) ([]*AuditCheckpoint, error)
 }
 

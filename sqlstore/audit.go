@@ -25,6 +25,8 @@ type AuditService struct {
 	patients eonpro.PatientLookup
 	key      ed25519.PrivateKey
 	sink     string
+	anchors  []eonpro.AuditAnchor
+	interval time.Duration
 }
 
 // AuditOptions configure NewAuditService.
@@ -39,7 +41,19 @@ type AuditOptions struct {
 	SigningKey ed25519.PrivateKey
 	// CheckpointDir is the sink the checkpoints are written to.
 	CheckpointDir string
+	// Anchors also receive every checkpoint, where the database's writer
+	// cannot rewrite them; Verify holds the chain to theirs too.
+	Anchors []eonpro.AuditAnchor
+	// CheckpointInterval is how often the checkpoint job runs (default
+	// DefaultCheckpointInterval). Checkpoint signs an unmoved head again
+	// after half of it, and Verify fails a chain with events older than
+	// twice it whose newest checkpoint is that old too.
+	CheckpointInterval time.Duration
 }
+
+// DefaultCheckpointInterval is the CheckpointInterval of AuditOptions
+// that set none.
+const DefaultCheckpointInterval = 15 * time.Minute
 
 // NewAuditService returns the audit service on db. It also becomes the
 // alert sender of every critical event recorded on db, by any service.
@@ -53,7 +67,11 @@ func NewAuditService(db *DB, opts AuditOptions) (*AuditService, error) {
 	if opts.Patients == nil {
 		opts.Patients = noPatients{}
 	}
-	s := &AuditService{db: db, notify: opts.Notifier, patients: opts.Patients, key: opts.SigningKey, sink: opts.CheckpointDir}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = DefaultCheckpointInterval
+	}
+	s := &AuditService{db: db, notify: opts.Notifier, patients: opts.Patients, key: opts.SigningKey, sink: opts.CheckpointDir,
+		anchors: opts.Anchors, interval: opts.CheckpointInterval}
 	if s.notify != nil {
 		alert := s.alertEvent
 		db.audit.alert.Store(&alert)

@@ -25,9 +25,12 @@ ORDER BY seq`}
 )
 
 // Checkpoint signs the head of every chain that moved since its last
-// checkpoint, after checking the events added since then, and writes the
-// checkpoints to the sink. A broken chain is not signed: it is reported
-// (and alerted) and the others go on.
+// checkpoint, or whose last checkpoint is older than half the checkpoint
+// interval (so that a quiet chain keeps a fresh one and Verify can tell
+// it from one whose tail was cut off), after checking the events added
+// since then, and writes the checkpoints to the anchors and the sink. A
+// broken chain is not signed: it is reported (and alerted) and the others
+// go on.
 func (s *AuditService) Checkpoint(ctx context.Context) ([]*eonpro.AuditCheckpoint, error) {
 	if p := eonpro.PrincipalFromContext(ctx); p != nil && !p.SuperAdmin {
 		return nil, eonpro.Errorf(eonpro.EFORBIDDEN, "Only platform administrators may checkpoint the audit trail.")
@@ -113,11 +116,29 @@ func (s *AuditService) checkpointChain(ctx context.Context, clinicID string) (*e
 		s.alertVerify(ctx, w.res)
 		return nil, fmt.Errorf("audit chain of %q is broken at seq %d, not checkpointed: %s", clinicID, w.res.FirstBadSeq, w.res.Reason)
 	}
-	if last != nil && last.Seq == cp.Seq {
+	if last != nil && last.Seq == cp.Seq && cp.Time.Sub(last.Time) < s.interval/2 {
 		return nil, nil
 	}
 	cp.Sign(s.key)
+	if err := s.anchorCheckpoint(ctx, cp); err != nil {
+		return nil, err
+	}
 	return cp, s.writeCheckpoint(cp)
+}
+
+// anchorCheckpoint writes cp to every anchor and logs it (ids and hashes
+// only), before the checkpoint directory: a checkpoint missing from an
+// anchor is then written again, under a new time, by the next run.
+func (s *AuditService) anchorCheckpoint(ctx context.Context, cp *eonpro.AuditCheckpoint) error {
+	var errs []error
+	for _, a := range s.anchors {
+		if err := a.WriteCheckpoint(ctx, cp); err != nil {
+			errs = append(errs, fmt.Errorf("audit checkpoint of %q to %s: %w", cp.ClinicID, a.AnchorName(), err))
+		}
+	}
+	s.db.log.InfoContext(ctx, "audit checkpoint", "clinic_id", cp.ClinicID, "seq", cp.Seq, "hash", cp.Hash,
+		"time", cp.Time.Format(eonpro.AuditTimeLayout), "key_id", cp.KeyID, "anchors", len(s.anchors)-len(errs))
+	return errors.Join(errs...)
 }
 
 // chainDir is the sink directory of a chain: its clinic id, or platform.

@@ -78,17 +78,17 @@ func (s *AuditService) VerifyAll(ctx context.Context) ([]*eonpro.VerifyResult, e
 
 // verify walks the chain in seq order inside one read transaction.
 func (s *AuditService) verify(ctx context.Context, clinicID string) (*eonpro.VerifyResult, error) {
-	cps, bad, err := s.loadCheckpoints(clinicID)
+	set, err := s.loadCheckpointSet(ctx, clinicID)
 	if err != nil {
 		return nil, err
 	}
-	w := newChainWalker(clinicID, cps)
-	if bad != "" {
-		w.fail(0, "", bad)
+	w := newChainWalker(clinicID, set)
+	if set.bad != "" {
+		w.fail(0, "", set.bad)
 		return w.res, nil
 	}
 	err = s.db.viewChain(ctx, clinicID, func(tx *Tx) error {
-		w = newChainWalker(clinicID, cps) // afresh on a retry
+		w = newChainWalker(clinicID, set) // afresh on a retry
 		// Heads before and after the walk: under concurrent writers the
 		// events seen lie between the two.
 		before, _, err := chainHead(ctx, tx, clinicID)
@@ -104,6 +104,9 @@ func (s *AuditService) verify(ctx context.Context, clinicID string) (*eonpro.Ver
 		}
 		return w.finish(ctx, tx, clinicID, before, after, hash)
 	})
+	if err == nil {
+		w.checkFresh(set.newest(), s.db.Now(), 2*s.interval)
+	}
 	return w.res, err
 }
 
@@ -129,16 +132,26 @@ type chainWalker struct {
 	res         *eonpro.VerifyResult
 	prev        string // hash of the last good event
 	lastID      string
-	checkpoints map[int64][]*eonpro.AuditCheckpoint
-	latest      int64 // highest checkpointed seq
+	first       time.Time // of the first event
+	checkpoints map[int64][]sourcedCheckpoint
+	latest      sourcedCheckpoint // the one of the highest seq
 }
 
-func newChainWalker(clinicID string, cps []*eonpro.AuditCheckpoint) *chainWalker {
-	w := &chainWalker{res: &eonpro.VerifyResult{ClinicID: clinicID, OK: true, Checkpoints: len(cps)},
-		prev: eonpro.GenesisHash, checkpoints: map[int64][]*eonpro.AuditCheckpoint{}}
-	for _, cp := range cps {
+// newChainWalker returns a walker that holds the chain to the
+// checkpoints of set (none when set is nil).
+func newChainWalker(clinicID string, set *checkpointSet) *chainWalker {
+	w := &chainWalker{res: &eonpro.VerifyResult{ClinicID: clinicID, OK: true, Sources: []eonpro.CheckpointSource{}},
+		prev: eonpro.GenesisHash, checkpoints: map[int64][]sourcedCheckpoint{},
+		latest: sourcedCheckpoint{AuditCheckpoint: &eonpro.AuditCheckpoint{}}}
+	if set == nil {
+		return w
+	}
+	w.res.Checkpoints, w.res.Sources = set.distinct(), set.sources
+	for _, cp := range set.cps {
 		w.checkpoints[cp.Seq] = append(w.checkpoints[cp.Seq], cp)
-		w.latest = max(w.latest, cp.Seq)
+		if cp.Seq > w.latest.Seq {
+			w.latest = cp
+		}
 	}
 	return w
 }
@@ -185,12 +198,15 @@ func (w *chainWalker) step(ev *eonpro.AuditEvent) bool {
 	}
 	for _, cp := range w.checkpoints[ev.Seq] {
 		if w.res.OK && cp.Hash != ev.Hash {
-			w.fail(ev.Seq, ev.ID, fmt.Sprintf("hash differs from the signed checkpoint of %s: the chain was rewritten at or before this event",
-				cp.Time.Format(time.RFC3339)))
+			w.fail(ev.Seq, ev.ID, fmt.Sprintf("hash differs from the signed checkpoint of %s in %s: the chain was rewritten at or before this event",
+				cp.Time.Format(time.RFC3339), cp.source))
 		}
 	}
 	if !w.res.OK {
 		return false
+	}
+	if ev.Seq == 1 {
+		w.first = ev.Time
 	}
 	w.prev, w.lastID = ev.Hash, ev.ID
 	w.res.Count++
@@ -213,8 +229,9 @@ func (w *chainWalker) finish(ctx context.Context, tx *Tx, clinicID string, befor
 		w.fail(n+1, "", fmt.Sprintf("the chain ends at seq %d, but its head is at seq %d: the tail was removed", n, before))
 	case n == after && hash != w.prev:
 		w.fail(n, w.lastID, "the last event's hash differs from the chain head's: modified")
-	case w.latest > n:
-		w.fail(n+1, "", fmt.Sprintf("the chain ends at seq %d, but a signed checkpoint covers seq %d: the tail was removed", n, w.latest))
+	case w.latest.Seq > n:
+		w.fail(n+1, "", fmt.Sprintf("the chain ends at seq %d, but a signed checkpoint covers seq %d (of %s in %s): the tail was removed",
+			n, w.latest.Seq, w.latest.Time.Format(time.RFC3339), w.latest.source))
 	}
 	return nil
 }

@@ -341,6 +341,8 @@ func TestUIAdminAudit(t *testing.T) {
 			}
 			if p := b.get("/admin/audit/verify"); !strings.Contains(p.Body, `<span class="status-ok" id="verify-status">OK</span>`) {
 				t.Errorf("intact chain: %s", p.Body)
+			} else if !strings.Contains(p.Body, `id="verify-checkpoints"`) || !strings.Contains(p.Body, "<li>checkpoint directory: ") {
+				t.Errorf("the checkpoints and their sources are not shown: %s", p.Body)
 			}
 			if frag := adminHTMX(t, b, "/admin/audit/verify"); !strings.HasPrefix(strings.TrimSpace(frag), "<p><span class=\"status-ok\"") {
 				t.Errorf("fragment: %s", frag)

@@ -1,6 +1,7 @@
 // Package s3 is a BlobStore on an Amazon S3 bucket (or an S3-compatible
 // one, such as MinIO), for servers that share their documents: replicas
-// behind a load balancer see the same bucket.
+// behind a load balancer see the same bucket. It also holds Anchor, the
+// audit checkpoint anchor on a bucket with Object Lock.
 package s3
 
 import (

@@ -2,10 +2,12 @@ package s3_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	s3sdk "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
@@ -18,11 +20,23 @@ import (
 // it, built as the server builds it (NewClient, default credential chain).
 func fake(t *testing.T) (*s3.Store, *s3mem.Backend) {
 	t.Helper()
+	client, backend := fakeClient(t, "eonpro-docs", nil)
+	return s3.New(client, "eonpro-docs"), backend
+}
+
+// fakeClient serves an in-process S3 with bucket, its handler wrapped by
+// wrap when not nil, and returns a client of it.
+func fakeClient(t *testing.T, bucket string, wrap func(http.Handler) http.Handler) (*s3sdk.Client, *s3mem.Backend) {
+	t.Helper()
 	backend := s3mem.New()
-	if err := backend.CreateBucket("eonpro-docs"); err != nil {
+	if err := backend.CreateBucket(bucket); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	h := gofakes3.New(backend).Server()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
@@ -32,7 +46,7 @@ func fake(t *testing.T) (*s3.Store, *s3mem.Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s3.New(client, "eonpro-docs"), backend
+	return client, backend
 }
 
 func TestConformance(t *testing.T) {

@@ -34,7 +34,7 @@ func (c *Config) validateAudit() error {
 	if c.AuditCheckpointInterval < time.Minute {
 		return errors.New("config: EONPRO_AUDIT_CHECKPOINT_INTERVAL must be at least 1m")
 	}
-	return nil
+	return c.validateAuditAnchor()
 }
 
 // auditFallbackPath is EONPRO_AUDIT_FALLBACK or its default in DataDir.
@@ -107,18 +107,22 @@ func newSigningKeyFile(path string) ([]byte, error) {
 
 // auditService builds the audit service on m.db; patients finds a
 // patient's record for their access log (nil where none is served).
-func (m *Main) auditService(notify eonpro.Notifier, patients eonpro.PatientLookup) (*sqlstore.AuditService, error) {
+func (m *Main) auditService(ctx context.Context, notify eonpro.Notifier, patients eonpro.PatientLookup) (*sqlstore.AuditService, error) {
 	key, err := m.Config.auditSigningKey(m.log)
 	if err != nil {
 		return nil, err
 	}
+	anchors, err := m.auditAnchors(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return sqlstore.NewAuditService(m.db, sqlstore.AuditOptions{Notifier: notify, Patients: patients, SigningKey: key,
-		CheckpointDir: m.Config.auditCheckpointDir()})
+		CheckpointDir: m.Config.auditCheckpointDir(), Anchors: anchors, CheckpointInterval: m.Config.AuditCheckpointInterval})
 }
 
 // runAudit runs audit verify and audit checkpoint as the system.
 func (m *Main) runAudit(ctx context.Context) error {
-	svc, err := m.auditService(sqlstore.NewOutboxNotifier(m.db, m.log), nil)
+	svc, err := m.auditService(ctx, sqlstore.NewOutboxNotifier(m.db, m.log), nil)
 	if err != nil {
 		return err
 	}
@@ -141,16 +145,19 @@ func (m *Main) runAudit(ctx context.Context) error {
 	for _, r := range results {
 		name := m.chainName(ctx, r.ClinicID)
 		if r.OK {
-			fmt.Fprintf(m.Stdout, "%s: %d events, intact (%d checkpoints)\n", name, r.Count, r.Checkpoints)
-			continue
+			fmt.Fprintf(m.Stdout, "%s: %d events, intact (%d checkpoints)%s\n", name, r.Count, r.Checkpoints, checkpointAge(r))
+		} else {
+			bad := "a missing event"
+			if r.FirstBad != nil {
+				bad = "event " + *r.FirstBad
+			}
+			line := fmt.Sprintf("%s: BROKEN at seq %d (%s): %s", name, r.FirstBadSeq, bad, r.Reason)
+			fmt.Fprintln(m.Stdout, line)
+			broken = append(broken, line)
 		}
-		bad := "a missing event"
-		if r.FirstBad != nil {
-			bad = "event " + *r.FirstBad
+		for _, src := range r.Sources {
+			fmt.Fprintf(m.Stdout, "  %s: %d checkpoints%s\n", src.Name, src.Checkpoints, newestIn(src))
 		}
-		line := fmt.Sprintf("%s: BROKEN at seq %d (%s): %s", name, r.FirstBadSeq, bad, r.Reason)
-		fmt.Fprintln(m.Stdout, line)
-		broken = append(broken, line)
 	}
 	if len(broken) > 0 {
 		return fmt.Errorf("audit trail broken: %s", broken[0])

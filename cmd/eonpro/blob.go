@@ -26,8 +26,8 @@ func (c *Config) validateBlobs() error {
 	if c.S3Endpoint == "" {
 		return nil
 	}
-	if c.S3Bucket == "" {
-		return errors.New("config: EONPRO_S3_ENDPOINT needs EONPRO_S3_BUCKET")
+	if c.S3Bucket == "" && c.AuditAnchorS3Bucket == "" {
+		return errors.New("config: EONPRO_S3_ENDPOINT needs EONPRO_S3_BUCKET or EONPRO_AUDIT_ANCHOR_S3_BUCKET")
 	}
 	if u, err := url.Parse(c.S3Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errors.New("config: EONPRO_S3_ENDPOINT must be an http:// or https:// URL")

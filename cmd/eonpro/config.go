@@ -54,12 +54,17 @@ type Config struct {
 	AuditFallback           string        `env:"EONPRO_AUDIT_FALLBACK" help:"JSON-lines file that receives audit events the database could not store (the request fails either way); default EONPRO_DATA_DIR/audit-fallback.jsonl"`
 	AuditSigningKeyFile     string        `env:"EONPRO_AUDIT_SIGNING_KEY_FILE" help:"PEM (PKCS #8) Ed25519 private key that signs audit checkpoints, kept outside the database (openssl genpkey -algorithm ed25519). Required in production; in development one is generated into EONPRO_DATA_DIR/audit-signing.key"`
 	AuditCheckpointDir      string        `env:"EONPRO_AUDIT_CHECKPOINT_DIR" help:"directory the signed audit checkpoints are written to, on storage the database's administrators cannot rewrite; default EONPRO_DATA_DIR/audit-checkpoints"`
-	AuditCheckpointInterval time.Duration `env:"EONPRO_AUDIT_CHECKPOINT_INTERVAL" default:"15m" help:"how often the audit chain heads are signed into a checkpoint (at least 1m)"`
+	AuditCheckpointInterval time.Duration `env:"EONPRO_AUDIT_CHECKPOINT_INTERVAL" default:"15m" help:"how often the audit chain heads are signed into a checkpoint (at least 1m); audit verify fails a chain with events older than twice this whose newest checkpoint is that old too"`
+	AuditAnchorFile         string        `env:"EONPRO_AUDIT_ANCHOR_FILE" help:"append-only JSON-lines file that also receives every audit checkpoint (make it append-only: chattr +a); default EONPRO_DATA_DIR/audit-anchor.jsonl unless EONPRO_AUDIT_ANCHOR_S3_BUCKET is set, then only when set"`
+	AuditAnchorS3Bucket     string        `env:"EONPRO_AUDIT_ANCHOR_S3_BUCKET" help:"S3 bucket created with Object Lock that also receives every audit checkpoint as a locked object; region EONPRO_AWS_REGION, endpoint EONPRO_S3_ENDPOINT, credentials from the AWS default chain"`
+	AuditAnchorS3Prefix     string        `env:"EONPRO_AUDIT_ANCHOR_S3_PREFIX" default:"audit-checkpoints" help:"key prefix of the checkpoint objects: PREFIX/CLINIC-ID-or-platform/SEQ-TIME.json"`
+	AuditAnchorLockMode     string        `env:"EONPRO_AUDIT_ANCHOR_LOCK_MODE" default:"COMPLIANCE" help:"Object Lock mode of the checkpoint objects: COMPLIANCE (no one can delete them before their retention ends) or GOVERNANCE (accounts with s3:BypassGovernanceRetention can)"`
+	AuditAnchorRetainDays   int           `env:"EONPRO_AUDIT_ANCHOR_RETENTION_DAYS" default:"2190" help:"days each checkpoint object stays locked (default six years, the HIPAA retention of documentation)"`
 
 	MaxUploadBytes int64  `env:"EONPRO_MAX_UPLOAD_BYTES" default:"20971520" help:"largest accepted patient document (413 beyond; at most 268435456, as a document is held in memory); only the upload route takes bodies over EONPRO_MAX_BODY_BYTES"`
 	BlobDir        string `env:"EONPRO_BLOB_DIR" help:"directory (0700, files 0600) that keeps the encrypted content of patient documents unless EONPRO_S3_BUCKET is set; default EONPRO_DATA_DIR/blobs. Replicas that do not share it need S3"`
 	S3Bucket       string `env:"EONPRO_S3_BUCKET" help:"S3 bucket that keeps the encrypted content of patient documents instead of EONPRO_BLOB_DIR; region EONPRO_AWS_REGION, credentials from the AWS default chain"`
-	S3Endpoint     string `env:"EONPRO_S3_ENDPOINT" help:"endpoint URL of an S3-compatible store (MinIO, a fake in tests); buckets are then addressed by path"`
+	S3Endpoint     string `env:"EONPRO_S3_ENDPOINT" help:"endpoint URL of an S3-compatible store (MinIO, a fake in tests) for EONPRO_S3_BUCKET and EONPRO_AUDIT_ANCHOR_S3_BUCKET; buckets are then addressed by path"`
 }
 
 // Integrations tells, per outside service, whether it is configured.

@@ -92,6 +92,10 @@ func TestConfigValidate(t *testing.T) {
 		{"ErrProductionPublicURLHTTP", map[string]string{"EONPRO_AUDIT_SIGNING_KEY_FILE": auditKey, "EONPRO_ENV": "production", "EONPRO_SECRET_KEY": secret,
 			"EONPRO_MASTER_KEY": master, "EONPRO_PUBLIC_URL": "http://app.example.com"}, "EONPRO_PUBLIC_URL must use https"},
 		{"ErrAuditCheckpointInterval", map[string]string{"EONPRO_AUDIT_CHECKPOINT_INTERVAL": "30s"}, "EONPRO_AUDIT_CHECKPOINT_INTERVAL"},
+		{"OKAuditAnchorS3", map[string]string{"EONPRO_AUDIT_ANCHOR_S3_BUCKET": "audit", "EONPRO_AUDIT_ANCHOR_LOCK_MODE": "GOVERNANCE",
+			"EONPRO_S3_ENDPOINT": "http://127.0.0.1:9000"}, ""},
+		{"ErrAuditAnchorLockMode", map[string]string{"EONPRO_AUDIT_ANCHOR_LOCK_MODE": "LEGAL_HOLD"}, "EONPRO_AUDIT_ANCHOR_LOCK_MODE"},
+		{"ErrAuditAnchorRetention", map[string]string{"EONPRO_AUDIT_ANCHOR_RETENTION_DAYS": "0"}, "EONPRO_AUDIT_ANCHOR_RETENTION_DAYS"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := loadConfig(env(tt.env), nil)

@@ -47,7 +47,7 @@ func (m *Main) serve(ctx context.Context) error {
 		}
 	}
 	m.patients = sqlstore.NewPatientService(m.db, m.ring)
-	audit, err := m.auditService(sqlstore.NewOutboxNotifier(m.db, m.log), m.patients)
+	audit, err := m.auditService(ctx, sqlstore.NewOutboxNotifier(m.db, m.log), m.patients)
 	if err != nil {
 		return err
 	}
