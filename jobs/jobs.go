@@ -30,6 +30,9 @@ type Config struct {
 	PurgeInterval time.Duration
 	// CheckpointInterval is how often the audit chain heads are signed.
 	CheckpointInterval time.Duration
+	// AlertInterval is how often the summaries of ended audit alert
+	// windows are sent (default a minute).
+	AlertInterval time.Duration
 	// Workers is the number of jobs run at once on the default queue.
 	Workers int
 	// Poll is how often workers look for new jobs (SQLite always polls).
@@ -48,8 +51,8 @@ type Services struct {
 	// Keys re-encrypts PHI after key rotation; without it the queue runs
 	// no phi_reencrypt jobs.
 	Keys eonpro.KeyService
-	// Audit signs the audit chain heads; without it the queue writes no
-	// audit checkpoints.
+	// Audit signs the audit chain heads and sends the summaries of audit
+	// alert windows; without it the queue does neither.
 	Audit eonpro.AuditService
 }
 
@@ -135,6 +138,14 @@ func New(db *sqlstore.DB, cfg Config, svc Services) (*Queue, error) {
 			river.PeriodicInterval(cmp.Or(cfg.CheckpointInterval, 15*time.Minute)),
 			func() (river.JobArgs, *river.InsertOpts) { return CheckpointArgs{}, nil },
 			&river.PeriodicJobOpts{ID: "audit_checkpoint", RunOnStart: true},
+		))
+		if err := river.AddWorkerSafely(workers, &AlertsWorker{svc: svc.Audit, log: cfg.Logger}); err != nil {
+			return nil, err
+		}
+		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(
+			river.PeriodicInterval(cmp.Or(cfg.AlertInterval, time.Minute)),
+			func() (river.JobArgs, *river.InsertOpts) { return AlertsArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "audit_alerts", RunOnStart: true},
 		))
 	}
 	q := &Queue{db: db}
