@@ -69,6 +69,8 @@ func (a AuditAction) Valid() bool { return slices.Contains(AuditActions, a) }
 // Critical reports whether an event with action a alerts the clinic's
 // admins as soon as it is committed: a locked account (repeated failed
 // sign-ins), an attempt on another clinic's data, and emergency access.
+// Alerts are aggregated: the first event of a kind in a clinic alerts at
+// once, the others of the next window (15 minutes) in one summary.
 func (a AuditAction) Critical() bool {
 	return a == ActionLocked || a == ActionCrossClinic || a == ActionEmergencyAccess
 }
@@ -204,6 +206,11 @@ type AuditService interface {
 	// checkpoint interval, and writes it to the anchors and the sink. The
 	// system and super admins only; EFORBIDDEN otherwise.
 	Checkpoint(ctx context.Context) ([]*AuditCheckpoint, error)
+	// FlushAlerts sends one summary per alert window that has ended with
+	// critical events (or failed verifications) not yet told, and returns
+	// how many it sent. The system and super admins only; EFORBIDDEN
+	// otherwise.
+	FlushAlerts(ctx context.Context) (int, error)
 }
 
 // PatientLookup finds a signed-in user's own patient record, for their

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"time"
 )
 
 // BlobStore keeps opaque content by key: a local directory or an S3
@@ -22,6 +23,34 @@ type BlobStore interface {
 	// Delete removes the content under key; a missing key is no error.
 	// Returns ErrBlobKey.
 	Delete(ctx context.Context, key string) error
+	// List calls fn with what is stored, a page of at most BlobPage
+	// blobs at a time, in no set order; an error of fn stops the listing
+	// and is returned. Names NewBlobKey could not have made (temporary
+	// files, strangers in the bucket) are left out.
+	List(ctx context.Context, fn func(page []BlobInfo) error) error
+}
+
+// OrphanBlobAge is how old stored content no document row references
+// must be before SweepOrphanBlobs deletes it. Content is written before
+// its row commits, so a younger orphan may be an upload still under way.
+const OrphanBlobAge = 24 * time.Hour
+
+// BlobSweep counts what a sweep of orphaned blobs did: blobs listed, those
+// old enough that no row references, those deleted, and failed deletions.
+type BlobSweep struct {
+	Scanned  int
+	Orphaned int
+	Deleted  int
+	Errors   int
+}
+
+// BlobPage is the most blobs List hands over at once.
+const BlobPage = 1000
+
+// BlobInfo is a stored blob: its key and when it was last written.
+type BlobInfo struct {
+	Key     string
+	ModTime time.Time
 }
 
 var blobKeyRe = regexp.MustCompile(`^[0-9a-f]{32}$`)

@@ -110,4 +110,10 @@ type DocumentService interface {
 	// already archived stays so without a second event. Needs
 	// patients:write; returns EFORBIDDEN, ENOTFOUND.
 	ArchiveDocument(ctx context.Context, id string) error
+	// SweepOrphanBlobs deletes, across every clinic, the stored content
+	// older than OrphanBlobAge that no document row references: left by
+	// uploads whose transaction failed or whose process died. Failed
+	// deletions are counted, not returned. The system and super admins
+	// only; EFORBIDDEN otherwise.
+	SweepOrphanBlobs(ctx context.Context) (BlobSweep, error)
 }

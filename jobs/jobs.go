@@ -30,6 +30,12 @@ type Config struct {
 	PurgeInterval time.Duration
 	// CheckpointInterval is how often the audit chain heads are signed.
 	CheckpointInterval time.Duration
+	// BlobSweepInterval is how often orphaned document content is swept
+	// (default an hour).
+	BlobSweepInterval time.Duration
+	// AlertInterval is how often the summaries of ended audit alert
+	// windows are sent (default a minute).
+	AlertInterval time.Duration
 	// Workers is the number of jobs run at once on the default queue.
 	Workers int
 	// Poll is how often workers look for new jobs (SQLite always polls).
@@ -48,9 +54,12 @@ type Services struct {
 	// Keys re-encrypts PHI after key rotation; without it the queue runs
 	// no phi_reencrypt jobs.
 	Keys eonpro.KeyService
-	// Audit signs the audit chain heads; without it the queue writes no
-	// audit checkpoints.
+	// Audit signs the audit chain heads and sends the summaries of audit
+	// alert windows; without it the queue does neither.
 	Audit eonpro.AuditService
+	// Documents sweeps orphaned document content; without it the queue
+	// runs no blob sweep.
+	Documents eonpro.DocumentService
 }
 
 // Queue is the job client of one database. Exactly one of pg and lite is set.
@@ -136,6 +145,16 @@ func New(db *sqlstore.DB, cfg Config, svc Services) (*Queue, error) {
 			func() (river.JobArgs, *river.InsertOpts) { return CheckpointArgs{}, nil },
 			&river.PeriodicJobOpts{ID: "audit_checkpoint", RunOnStart: true},
 		))
+		w := &AlertsWorker{svc: svc.Audit, log: cfg.Logger}
+		if err := addPeriodic(rc, w, cmp.Or(cfg.AlertInterval, time.Minute)); err != nil {
+			return nil, err
+		}
+	}
+	if svc.Documents != nil {
+		w := &BlobSweepWorker{svc: svc.Documents, log: cfg.Logger}
+		if err := addPeriodic(rc, w, cmp.Or(cfg.BlobSweepInterval, time.Hour)); err != nil {
+			return nil, err
+		}
 	}
 	q := &Queue{db: db}
 	var err error
@@ -149,6 +168,21 @@ func New(db *sqlstore.DB, cfg Config, svc Services) (*Queue, error) {
 		return nil, fmt.Errorf("new job client: %w", err)
 	}
 	return q, nil
+}
+
+// addPeriodic adds w to rc's workers and runs its job, which takes no
+// arguments, every interval and once at start.
+func addPeriodic[T river.JobArgs](rc *river.Config, w river.Worker[T], every time.Duration) error {
+	if err := river.AddWorkerSafely(rc.Workers, w); err != nil {
+		return err
+	}
+	var args T
+	rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(
+		river.PeriodicInterval(every),
+		func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+		&river.PeriodicJobOpts{ID: args.Kind(), RunOnStart: true},
+	))
+	return nil
 }
 
 // Start begins working jobs and scheduling periodic ones.

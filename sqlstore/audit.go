@@ -135,7 +135,9 @@ func (e *auditWriteError) Unwrap() error { return e.err }
 // defaults to the transaction's clinic; the id, time, actor and request
 // fields default from ctx. Return its error: a failed audit write must fail
 // the caller (fail closed), and the event then goes to the fallback file.
-// A critical event alerts the clinic's admins once tx commits.
+// A critical event alerts the clinic's admins once tx commits when it opens
+// an alert window; later events of the window are counted with it, in tx,
+// and summarised by FlushAlerts.
 func recordAudit(ctx context.Context, tx *Tx, ev eonpro.AuditEvent) error {
 	if ev.ClinicID == "" {
 		ev.ClinicID = tx.ClinicID()
@@ -152,7 +154,9 @@ func recordAudit(ctx context.Context, tx *Tx, ev eonpro.AuditEvent) error {
 		return &auditWriteError{ev: ev, err: err}
 	}
 	if ev.Action.Critical() {
-		tx.onCommit = append(tx.onCommit, func(ctx context.Context) { tx.db.alertAudit(ctx, ev) })
+		if err := bookAlert(ctx, tx, ev); err != nil {
+			return &auditWriteError{ev: ev, err: err}
+		}
 	}
 	return nil
 }

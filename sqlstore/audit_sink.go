@@ -96,13 +96,20 @@ SELECT email FROM users WHERE super_admin AND status = 'active' ORDER BY email_n
 // platform by e-mail, so they carry no PHI and no IP address.
 func (s *AuditService) alertEvent(ctx context.Context, ev eonpro.AuditEvent) {
 	body := fmt.Sprintf("A critical audit event was recorded.\n\nAction: %s\nOutcome: %s\nTime: %s\nActor: %s %s\nEvent: %s\n\n"+
-		"Review it in the audit log (GET /api/v1/audit?action=%s).",
-		ev.Action, ev.Outcome, ev.Time.Format(time.RFC3339), ev.ActorType, ev.ActorID, ev.ID, ev.Action)
+		"Review it in the audit log (GET /api/v1/audit?action=%s). Further %s events in the next %d minutes "+
+		"are told in one summary.",
+		ev.Action, ev.Outcome, ev.Time.Format(time.RFC3339), ev.ActorType, ev.ActorID, ev.ID, ev.Action, ev.Action,
+		int(AlertWindow.Minutes()))
 	s.alertAdmins(ctx, ev.ClinicID, "Security alert: "+string(ev.Action), body)
 }
 
-// alertVerify tells the admins that their chain failed verification.
+// alertVerify tells the admins that their chain failed verification, when
+// that opens an alert window; later failures of the window are summarised
+// by FlushAlerts.
 func (s *AuditService) alertVerify(ctx context.Context, res *eonpro.VerifyResult) {
+	if s.notify != nil && !s.openVerifyWindow(ctx, res.ClinicID) {
+		return
+	}
 	body := fmt.Sprintf("The audit trail failed verification at position %d: %s\n\n"+
 		"Someone may have changed the audit records. Keep the database and the checkpoint files as they are and "+
 		"run eonpro audit verify.", res.FirstBadSeq, res.Reason)
@@ -111,6 +118,10 @@ func (s *AuditService) alertVerify(ctx context.Context, res *eonpro.VerifyResult
 
 func (s *AuditService) alertAdmins(ctx context.Context, clinicID, subject, body string) {
 	ctx = context.WithoutCancel(ctx)
+	if s.notify == nil {
+		s.db.log.WarnContext(ctx, "audit alert without a notifier", "clinic_id", clinicID, "subject", subject)
+		return
+	}
 	var to []string
 	err := s.db.View(ctx, func(tx *Tx) error {
 		stmt, args := selectClinicAdminEmails, []any{clinicID}

@@ -320,3 +320,29 @@ func validatePolicy(p eonpro.SecurityPolicy, fields map[string]string) {
 		fields["security_policy.absolute_session_hours"] = "must be between 1 and 720"
 	}
 }
+
+var selectEveryClinicID = Stmt{Name: "select_every_clinic_id", SQL: `
+SELECT id FROM clinics ORDER BY id`}
+
+// clinicIDs lists the id of every clinic, for platform work that visits
+// each clinic's data in a transaction of its own.
+func (db *DB) clinicIDs(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := db.View(ctx, func(tx *Tx) error {
+		ids = ids[:0]
+		rows, err := tx.Query(ctx, selectEveryClinicID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	return ids, err
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/eonpro/eonpro"
 )
@@ -24,6 +25,8 @@ func Run(t *testing.T, store eonpro.BlobStore) {
 		"Delete":         deleteBlob,
 		"ErrBadKey":      badKeys,
 		"ErrReaderFails": readerFails,
+		"List":           list,
+		"ErrListStopped": listStopped,
 	} {
 		t.Run(name, func(t *testing.T) { fn(t, store) })
 	}
@@ -172,5 +175,48 @@ func readerFails(t *testing.T, store eonpro.BlobStore) {
 	}
 	if _, err := store.Get(context.Background(), key); eonpro.ErrorCode(err) != eonpro.ENOTFOUND {
 		t.Errorf("Get after a failed Put = %v, want ENOTFOUND", err)
+	}
+}
+
+// list: every blob put is listed once, with the time it was written.
+func list(t *testing.T, store eonpro.BlobStore) {
+	keys := map[string]bool{eonpro.NewBlobKey(): true, eonpro.NewBlobKey(): true}
+	for k := range keys {
+		put(t, store, k, random(8))
+	}
+	seen := map[string]int{}
+	err := store.List(context.Background(), func(page []eonpro.BlobInfo) error {
+		if len(page) == 0 || len(page) > eonpro.BlobPage {
+			t.Errorf("page of %d blobs", len(page))
+		}
+		for _, b := range page {
+			seen[b.Key]++
+			if keys[b.Key] && time.Since(b.ModTime).Abs() > time.Minute {
+				t.Errorf("blob written now listed at %v", b.ModTime)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	for k := range keys {
+		if seen[k] != 1 {
+			t.Errorf("blob listed %d times, want once", seen[k])
+		}
+	}
+}
+
+// listStopped: an error of the callback ends the listing and comes back.
+func listStopped(t *testing.T, store eonpro.BlobStore) {
+	put(t, store, eonpro.NewBlobKey(), random(8))
+	stop := errors.New("stop")
+	calls := 0
+	err := store.List(context.Background(), func([]eonpro.BlobInfo) error {
+		calls++
+		return stop
+	})
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("List = %v after %d calls, want the callback's error after 1", err, calls)
 	}
 }

@@ -123,3 +123,41 @@ func (c contextReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// List walks the directory and hands over the files named by a key, with
+// their modification times.
+func (s *Store) List(ctx context.Context, fn func(page []eonpro.BlobInfo) error) error {
+	page := make([]eonpro.BlobInfo, 0, eonpro.BlobPage)
+	err := fs.WalkDir(s.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		key := path.Base(p)
+		if d.IsDir() || !d.Type().IsRegular() || eonpro.CheckBlobKey(key) != nil || path.Dir(p) != key[:2] {
+			return nil
+		}
+		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // deleted since the directory was read
+		} else if err != nil {
+			return err
+		}
+		page = append(page, eonpro.BlobInfo{Key: key, ModTime: info.ModTime().UTC()})
+		if len(page) < eonpro.BlobPage {
+			return nil
+		}
+		err = fn(page)
+		page = make([]eonpro.BlobInfo, 0, eonpro.BlobPage)
+		return err
+	})
+	if err == nil && len(page) > 0 {
+		err = fn(page)
+	}
+	if err != nil {
+		return fmt.Errorf("list blobs: %w", err)
+	}
+	return nil
+}

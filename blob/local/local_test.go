@@ -84,3 +84,33 @@ func TestErrSymlinkOut(t *testing.T) {
 		t.Errorf("files written outside: %v", entries)
 	}
 }
+
+// TestListSkipsStrangers: temporary files and names that are no key are
+// not listed, so a sweep can never delete them by key.
+func TestListSkipsStrangers(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "blobs")
+	s := open(t, dir)
+	key := eonpro.NewBlobKey()
+	if err := s.Put(context.Background(), key, strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	other := "00" + key[2:] // a key, but in another key's subdirectory
+	if key[:2] == "00" {
+		other = "11" + key[2:]
+	}
+	for _, name := range []string{key + ".tmp-0011223344556677", "README", other} {
+		if err := os.WriteFile(filepath.Join(dir, key[:2], name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	err := s.List(context.Background(), func(page []eonpro.BlobInfo) error {
+		for _, b := range page {
+			got = append(got, b.Key)
+		}
+		return nil
+	})
+	if err != nil || len(got) != 1 || got[0] != key {
+		t.Errorf("List = %v, %v; want only %s", got, err, key)
+	}
+}

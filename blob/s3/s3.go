@@ -112,3 +112,33 @@ func notFound(err error) bool {
 	var api smithy.APIError
 	return errors.As(err, &nsk) || (errors.As(err, &api) && api.ErrorCode() == "NoSuchKey")
 }
+
+// List pages through the bucket with ListObjectsV2 and hands over the
+// objects named by a key, with their LastModified times.
+func (s *Store) List(ctx context.Context, fn func(page []eonpro.BlobInfo) error) error {
+	p := s3sdk.NewListObjectsV2Paginator(s.client, &s3sdk.ListObjectsV2Input{
+		Bucket:  aws.String(s.bucket),
+		MaxKeys: aws.Int32(eonpro.BlobPage),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list blobs: %w", err)
+		}
+		page := make([]eonpro.BlobInfo, 0, len(out.Contents))
+		for _, o := range out.Contents {
+			key := aws.ToString(o.Key)
+			if eonpro.CheckBlobKey(key) != nil || o.LastModified == nil {
+				continue
+			}
+			page = append(page, eonpro.BlobInfo{Key: key, ModTime: o.LastModified.UTC()})
+		}
+		if len(page) == 0 {
+			continue
+		}
+		if err := fn(page); err != nil {
+			return fmt.Errorf("list blobs: %w", err)
+		}
+	}
+	return nil
+}

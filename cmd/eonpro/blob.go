@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
+	"time"
 
 	"github.com/eonpro/eonpro"
 	"github.com/eonpro/eonpro/blob/local"
@@ -22,6 +23,9 @@ const maxUploadLimit = 256 << 20
 func (c *Config) validateBlobs() error {
 	if c.MaxUploadBytes < 1 || c.MaxUploadBytes > maxUploadLimit {
 		return fmt.Errorf("config: EONPRO_MAX_UPLOAD_BYTES must be 1 to %d", maxUploadLimit)
+	}
+	if c.BlobSweepInterval < time.Minute {
+		return errors.New("config: EONPRO_BLOB_SWEEP_INTERVAL must be at least 1m")
 	}
 	if c.S3Endpoint == "" {
 		return nil

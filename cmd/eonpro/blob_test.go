@@ -30,6 +30,7 @@ func TestBlobConfig(t *testing.T) {
 		{"OKBlobDir", map[string]string{"EONPRO_BLOB_DIR": "/var/lib/eonpro/blobs", "EONPRO_MAX_UPLOAD_BYTES": "1048576"}, ""},
 		{"ErrMaxUpload", map[string]string{"EONPRO_MAX_UPLOAD_BYTES": "0"}, "EONPRO_MAX_UPLOAD_BYTES"},
 		{"ErrMaxUploadHuge", map[string]string{"EONPRO_MAX_UPLOAD_BYTES": "1073741824"}, "EONPRO_MAX_UPLOAD_BYTES"},
+		{"ErrBlobSweepInterval", map[string]string{"EONPRO_BLOB_SWEEP_INTERVAL": "30s"}, "EONPRO_BLOB_SWEEP_INTERVAL"},
 		{"ErrEndpointAlone", map[string]string{"EONPRO_S3_ENDPOINT": "http://127.0.0.1:9000"}, "EONPRO_S3_BUCKET"},
 		{"ErrEndpoint", map[string]string{"EONPRO_S3_BUCKET": "docs", "EONPRO_S3_ENDPOINT": "127.0.0.1:9000"}, "EONPRO_S3_ENDPOINT"},
 	} {

@@ -65,6 +65,8 @@ type Config struct {
 	BlobDir        string `env:"EONPRO_BLOB_DIR" help:"directory (0700, files 0600) that keeps the encrypted content of patient documents unless EONPRO_S3_BUCKET is set; default EONPRO_DATA_DIR/blobs. Replicas that do not share it need S3"`
 	S3Bucket       string `env:"EONPRO_S3_BUCKET" help:"S3 bucket that keeps the encrypted content of patient documents instead of EONPRO_BLOB_DIR; region EONPRO_AWS_REGION, credentials from the AWS default chain"`
 	S3Endpoint     string `env:"EONPRO_S3_ENDPOINT" help:"endpoint URL of an S3-compatible store (MinIO, a fake in tests) for EONPRO_S3_BUCKET and EONPRO_AUDIT_ANCHOR_S3_BUCKET; buckets are then addressed by path"`
+
+	BlobSweepInterval time.Duration `env:"EONPRO_BLOB_SWEEP_INTERVAL" default:"1h" help:"how often stored document content older than a day that no document references (left by failed uploads and crashes) is deleted (at least 1m)"`
 }
 
 // Integrations tells, per outside service, whether it is configured.

@@ -53,8 +53,9 @@ func (m *Main) serve(ctx context.Context) error {
 	}
 	m.audit = audit
 	q, err := jobs.New(m.db, jobs.Config{PurgeInterval: m.Config.PurgeInterval, CheckpointInterval: m.Config.AuditCheckpointInterval,
-		Logger: quieter(m.log, slog.LevelWarn)},
-		jobs.Services{Maintenance: sqlstore.NewMaintenanceService(m.db), Keys: m.keys, Audit: m.audit})
+		BlobSweepInterval: m.Config.BlobSweepInterval, Logger: quieter(m.log, slog.LevelWarn)},
+		jobs.Services{Maintenance: sqlstore.NewMaintenanceService(m.db), Keys: m.keys, Audit: m.audit,
+			Documents: sqlstore.NewDocumentService(m.db, m.ring, m.blobs, m.Config.MaxUploadBytes)})
 	if err != nil {
 		return err
 	}
