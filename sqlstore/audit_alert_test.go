@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,17 +16,6 @@ import (
 var countAlerts = sqlstore.Stmt{Name: "test_count_alerts", SQL: `
 SELECT count(*) FROM outbox WHERE recipient = $1 AND subject LIKE 'Security alert%'`}
 
-// testClock is a clock the test moves; safe for concurrent readers.
-type testClock struct{ ns atomic.Int64 }
-
-func newTestClock() *testClock {
-	c := &testClock{}
-	c.ns.Store(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC).UnixNano())
-	return c
-}
-
-func (c *testClock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *testClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // alerts counts the security alerts sent to a recipient.
 func (e *auditEnv) alerts(to string) int {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,24 +17,6 @@ import (
 	"github.com/eonpro/eonpro/sqlstore"
 	"github.com/eonpro/eonpro/sqlstore/sqltest"
 )
-
-// testClock is a clock the test moves.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // newAnchoredEnv is an audit service that also anchors its checkpoints
 // in a file, with a checkpoint interval of 15 minutes.
@@ -182,7 +163,8 @@ func TestAuditAnchorVerify(t *testing.T) {
 func TestAuditCheckpointStale(t *testing.T) {
 	for _, eng := range sqltest.Engines(t) {
 		t.Run(string(eng), func(t *testing.T) {
-			clock := &testClock{now: time.Now().UTC()}
+			clock := newTestClock()
+			clock.Set(time.Now().UTC())
 			db := sqltest.Open(t, eng, clock.Now)
 			e, _ := newAnchoredEnv(t, db)
 			ctx := context.Background()
