@@ -81,13 +81,15 @@ func (s *AuthService) signJWT(sessionID, userID string, now time.Time) (string, 
 	return tok, exp, err
 }
 
+var errBadToken = eonpro.Errorf(eonpro.EUNAUTHN, "The token is invalid or expired.")
+
 func (s *AuthService) parseJWT(tok string) (*claims, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return s.jwtKey, nil },
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer("eonpro"), jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(s.db.Now))
 	if err != nil || c.SessionID == "" {
-		return nil, eonpro.Errorf(eonpro.EUNAUTHN, "The token is invalid or expired.")
+		return nil, errBadToken
 	}
 	return &c, nil
 }
@@ -102,7 +104,16 @@ func (s *AuthService) Authenticate(ctx context.Context, cred eonpro.Credential) 
 		if err != nil {
 			return nil, err
 		}
-		return s.liveSession(ctx, selectSessionByID, c.SessionID)
+		p, err := s.liveSession(ctx, selectSessionByID, c.SessionID)
+		if err != nil {
+			return nil, err
+		}
+		// A token names its user and its session; both must agree, or a
+		// token minted for one user could ride another's session.
+		if c.Subject != p.UserID {
+			return nil, errBadToken
+		}
+		return p, nil
 	case cred.SessionToken != "":
 		return s.liveSession(ctx, selectSessionByHash, hashToken(cred.SessionToken))
 	}
