@@ -86,6 +86,7 @@ func (e *idEnv) sentCode(to string, re *regexp.Regexp) string {
 // noMessage fails unless nothing was ever sent to a recipient.
 func (e *idEnv) noMessage(to string) {
 	e.t.Helper()
+	e.auth.Wait()
 	if _, err := e.notify.LatestMessage(context.Background(), to); eonpro.ErrorCode(err) != eonpro.ENOTFOUND {
 		e.t.Errorf("a message went to %s (err %v), want none", to, err)
 	}
