@@ -53,8 +53,6 @@ type lockEnv struct {
 	staff  *eonpro.User
 }
 
-func (e *lockEnv) clock() time.Time { return e.now }
-
 func newLockEnv(t *testing.T, engine sqlstore.Engine, notify *memoryNotifier) *lockEnv {
 	t.Helper()
 	e := &lockEnv{notify: notify, now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
