@@ -22,6 +22,7 @@ const (
 	ActionPasswordChanged       AuditAction = "auth.password_changed"
 	ActionPasswordReset         AuditAction = "auth.password_reset"
 	ActionLocked                AuditAction = "auth.locked"
+	ActionUnlocked              AuditAction = "auth.unlocked"
 	ActionSessionRevoked        AuditAction = "session.revoked"
 	ActionAPIKeyCreated         AuditAction = "apikey.created"
 	ActionAPIKeyRevoked         AuditAction = "apikey.revoked"
@@ -55,7 +56,7 @@ const (
 // AuditActions lists every known action.
 var AuditActions = []AuditAction{
 	ActionLogin, ActionLoginFailed, ActionLogout, ActionMFAEnrolled, ActionMFAFailed, ActionMFADisabled, ActionPasswordChanged,
-	ActionPasswordReset, ActionLocked, ActionSessionRevoked, ActionAPIKeyCreated, ActionAPIKeyRevoked,
+	ActionPasswordReset, ActionLocked, ActionUnlocked, ActionSessionRevoked, ActionAPIKeyCreated, ActionAPIKeyRevoked,
 	ActionMemberInvited, ActionMemberRoleChanged, ActionMemberRemoved, ActionInvitationAccepted, ActionInvitationDeclined,
 	ActionInvitationRevoked, ActionClinicSettingsChanged, ActionAccessDenied,
 	ActionCrossClinic, ActionSuperAdminAccess, ActionPHIView, ActionPHISearch, ActionPHICreate, ActionPHIUpdate, ActionPHIDelete,

@@ -105,7 +105,7 @@ type Session struct {
 type AuthService interface {
 	// Login checks an e-mail and password. Wrong password and unknown
 	// e-mail both return EUNAUTHN; ERATELIMITED once the account is
-	// locked out.
+	// locked out from the caller's address (see RequestUnlock).
 	Login(ctx context.Context, email, password string, meta RequestMeta) (*LoginResult, error)
 	// VerifyMFA answers a login's MFA challenge with a TOTP or backup code.
 	// Returns EUNAUTHN for a bad token or code.
@@ -146,6 +146,14 @@ type AuthService interface {
 	// ResetPassword sets a password with a reset or invitation code and
 	// revokes the user's sessions. EUNAUTHN for a bad code, EINVALID.
 	ResetPassword(ctx context.Context, token, password string) error
+	// RequestUnlock e-mails a one-time code that unlocks the account when
+	// the e-mail is an active user's and the account is locked out from
+	// the caller's address; otherwise it does nothing, at the same cost.
+	RequestUnlock(ctx context.Context, email string, meta RequestMeta) error
+	// Unlock clears the account's lockout from every address with a code
+	// of RequestUnlock, once. EUNAUTHN for a wrong, used or expired code
+	// (which counts as a failed sign-in).
+	Unlock(ctx context.Context, email, code string, meta RequestMeta) error
 	// ChangePassword checks the current password, sets the new one and
 	// revokes the user's sessions. EINVALID naming the field.
 	ChangePassword(ctx context.Context, current, next string) error

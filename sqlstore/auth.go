@@ -8,8 +8,8 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -21,8 +21,6 @@ import (
 // Authentication limits.
 const (
 	jwtTTL          = 15 * time.Minute
-	lockoutWindow   = 15 * time.Minute
-	lockoutFailures = 5
 	mfaChallengeTTL = 5 * time.Minute
 )
 
@@ -34,6 +32,8 @@ type AuthService struct {
 	jwtKey []byte
 	macKey []byte // keys HMACs of lockout subjects, phone numbers and codes
 	sealer *sealer
+	// sending counts messages handed to the background (see sendLater).
+	sending sync.WaitGroup
 	// Links are the web app's addresses in invitation and reset messages.
 	Links Links
 }
@@ -81,13 +81,15 @@ func (s *AuthService) signJWT(sessionID, userID string, now time.Time) (string, 
 	return tok, exp, err
 }
 
+var errBadToken = eonpro.Errorf(eonpro.EUNAUTHN, "The token is invalid or expired.")
+
 func (s *AuthService) parseJWT(tok string) (*claims, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return s.jwtKey, nil },
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer("eonpro"), jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(s.db.Now))
 	if err != nil || c.SessionID == "" {
-		return nil, eonpro.Errorf(eonpro.EUNAUTHN, "The token is invalid or expired.")
+		return nil, errBadToken
 	}
 	return &c, nil
 }
@@ -102,101 +104,24 @@ func (s *AuthService) Authenticate(ctx context.Context, cred eonpro.Credential) 
 		if err != nil {
 			return nil, err
 		}
-		return s.liveSession(ctx, selectSessionByID, c.SessionID)
+		p, err := s.liveSession(ctx, selectSessionByID, c.SessionID)
+		if err != nil {
+			return nil, err
+		}
+		// A token names its user and its session; both must agree, or a
+		// token minted for one user could ride another's session.
+		if c.Subject != p.UserID {
+			return nil, errBadToken
+		}
+		return p, nil
 	case cred.SessionToken != "":
 		return s.liveSession(ctx, selectSessionByHash, hashToken(cred.SessionToken))
 	}
 	return nil, eonpro.Errorf(eonpro.EUNAUTHN, "Sign in first.")
 }
 
-var (
-	selectUserCredentials = Stmt{Name: "select_user_credentials", SQL: `
+var selectUserCredentials = Stmt{Name: "select_user_credentials", SQL: `
 SELECT id, password_hash, status FROM users WHERE email_normalized = $1`}
-	insertLoginFailure = Stmt{Name: "insert_login_failure", SQL: `
-INSERT INTO login_failures (subject_hash, at) VALUES ($1, $2)`}
-	selectLoginFailures = Stmt{Name: "select_login_failures", SQL: `
-SELECT count(*), min(at) FROM login_failures WHERE subject_hash = $1 AND at > $2`}
-	deleteLoginFailures = Stmt{Name: "delete_login_failures", SQL: `
-DELETE FROM login_failures WHERE subject_hash = $1`}
-)
-
-// locked returns ERATELIMITED with the wait when subject has failed too
-// often within the window.
-func (s *AuthService) locked(ctx context.Context, subject string) error {
-	now := s.db.Now()
-	var n int
-	var first *time.Time
-	err := s.db.View(ctx, func(tx *Tx) error {
-		return tx.QueryRow(ctx, selectLoginFailures, subject, now.Add(-lockoutWindow)).Scan(&n, &first)
-	})
-	if err != nil {
-		return err
-	}
-	if n < lockoutFailures || first == nil {
-		return nil
-	}
-	return &eonpro.Error{Code: eonpro.ERATELIMITED, Message: "Too many failed attempts. Try again later.",
-		RetryAfter: max(first.Add(lockoutWindow).Sub(now), time.Second)}
-}
-
-func (s *AuthService) recordFailure(ctx context.Context, subject string, f failure) error {
-	return s.db.InTx(ctx, func(tx *Tx) error {
-		now := s.db.Now()
-		if _, err := tx.Exec(ctx, insertLoginFailure, subject, now); err != nil {
-			return err
-		}
-		ev := eonpro.AuditEvent{Action: f.action, Outcome: eonpro.OutcomeDenied, ResourceType: "user",
-			ResourceID: f.userID, Detail: map[string]string{"method": f.method}}
-		if f.userID != "" {
-			ev.ActorType, ev.ActorID = eonpro.ActorUser, f.userID
-		}
-		if err := recordAudit(ctx, tx, ev); err != nil {
-			return err
-		}
-		var n int
-		var first *time.Time
-		if err := tx.QueryRow(ctx, selectLoginFailures, subject, now.Add(-lockoutWindow)).Scan(&n, &first); err != nil {
-			return err
-		}
-		if n != lockoutFailures {
-			return nil
-		}
-		return s.auditLocked(ctx, tx, f)
-	})
-}
-
-// failure describes a failed sign-in step for the lockout and the audit.
-type failure struct {
-	action eonpro.AuditAction
-	method string // password, mfa, phone
-	userID string // "" when the account is unknown
-}
-
-// auditLocked records auth.locked in the chain of every clinic of the
-// user, alerting their admins, or in the platform chain when the account
-// is unknown or belongs to no clinic.
-func (s *AuthService) auditLocked(ctx context.Context, tx *Tx, f failure) error {
-	ev := eonpro.AuditEvent{Action: eonpro.ActionLocked, Outcome: eonpro.OutcomeDenied, ResourceType: "user",
-		ResourceID: f.userID, Detail: map[string]string{"method": f.method, "failures": strconv.Itoa(lockoutFailures)}}
-	var ms []*eonpro.Membership
-	if f.userID != "" {
-		ev.ActorType, ev.ActorID = eonpro.ActorUser, f.userID
-		var err error
-		if ms, err = memberships(ctx, tx, f.userID); err != nil {
-			return err
-		}
-	}
-	if len(ms) == 0 {
-		return recordAudit(ctx, tx, ev)
-	}
-	for _, m := range ms {
-		ev.ClinicID, ev.ID = m.ClinicID, ""
-		if err := recordAudit(ctx, tx, ev); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 var errBadLogin = eonpro.Errorf(eonpro.EUNAUTHN, "The e-mail or password is wrong.")
 
@@ -204,8 +129,8 @@ var errBadLogin = eonpro.Errorf(eonpro.EUNAUTHN, "The e-mail or password is wron
 // challenge. Unknown e-mails cost the same password hash as known ones.
 func (s *AuthService) Login(ctx context.Context, email, pw string, meta eonpro.RequestMeta) (*eonpro.LoginResult, error) {
 	email = NormalizeEmail(email)
-	subject := s.mac("login", email)
-	if err := s.locked(ctx, subject); err != nil {
+	lk := s.passwordLock(email, meta.IP)
+	if err := s.locked(ctx, lk.subject); err != nil {
 		return nil, err
 	}
 	var userID, hash, status string
@@ -222,14 +147,14 @@ func (s *AuthService) Login(ctx context.Context, email, pw string, meta eonpro.R
 		password.VerifyDummy(pw)
 	}
 	if !ok || status != eonpro.UserActive {
-		if err := s.recordFailure(ctx, subject, failure{eonpro.ActionLoginFailed, "password", userID}); err != nil {
+		if err := s.recordFailure(ctx, lk, failure{eonpro.ActionLoginFailed, "password", userID}); err != nil {
 			return nil, fmt.Errorf("login: %w", err)
 		}
 		return nil, errBadLogin
 	}
 	var res *eonpro.LoginResult
 	err = s.db.InTx(ctx, func(tx *Tx) error {
-		if _, err := tx.Exec(ctx, deleteLoginFailures, subject); err != nil {
+		if _, err := tx.Exec(ctx, deleteLoginFailures, lk.subject); err != nil {
 			return err
 		}
 		res, err = s.afterFirstFactor(ctx, tx, userID, meta, "password")

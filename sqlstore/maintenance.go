@@ -30,6 +30,9 @@ WHERE expires_at < $1`}
 	purgeLoginFailures = Stmt{Name: "purge_login_failures", SQL: `
 DELETE FROM login_failures
 WHERE at < $1`}
+	purgeAccountLocks = Stmt{Name: "purge_account_locks", SQL: `
+DELETE FROM account_locks
+WHERE locked_at < $1`}
 )
 
 // PurgeExpired deletes dead sessions and expired one-time tokens.
@@ -47,8 +50,12 @@ func (s *MaintenanceService) PurgeExpired(ctx context.Context) (eonpro.PurgeResu
 		if res.PhoneCodes, err = tx.Exec(ctx, purgePhoneCodes, now); err != nil {
 			return err
 		}
-		// Failures older than the lockout window no longer count.
-		res.LoginFailures, err = tx.Exec(ctx, purgeLoginFailures, now.Add(-lockoutWindow))
+		// Failures older than the lockout window no longer count, and
+		// a lock reported before it no longer holds back an alert.
+		if res.LoginFailures, err = tx.Exec(ctx, purgeLoginFailures, now.Add(-lockoutWindow)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, purgeAccountLocks, now.Add(-lockoutWindow))
 		return err
 	})
 	if err != nil {

@@ -36,6 +36,8 @@ UPDATE backup_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND u
 UPDATE sessions SET mfa_pending = $2 WHERE user_id = $1 AND mfa_pending = $3`}
 	selectPasswordHash = Stmt{Name: "select_password_hash", SQL: `
 SELECT password_hash FROM users WHERE id = $1`}
+	selectUserEmail = Stmt{Name: "select_user_email", SQL: `
+SELECT email_normalized FROM users WHERE id = $1`}
 )
 
 func factorAAD(userID string) string { return "mfa_factors.secret:" + userID }
@@ -147,17 +149,20 @@ func (s *AuthService) checkSecondFactor(ctx context.Context, tx *Tx, userID, cod
 // VerifyMFA answers a login's challenge and starts the session.
 func (s *AuthService) VerifyMFA(ctx context.Context, mfaToken, code string, meta eonpro.RequestMeta) (*eonpro.LoginResult, error) {
 	var res *eonpro.LoginResult
-	var userID string
+	var userID, email string
 	err := s.db.View(ctx, func(tx *Tx) error {
-		return tx.QueryRow(ctx, selectTokenUser, hashToken(mfaToken), tokenMFAChallenge, s.db.Now()).Scan(&userID)
+		if err := tx.QueryRow(ctx, selectTokenUser, hashToken(mfaToken), tokenMFAChallenge, s.db.Now()).Scan(&userID); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, selectUserEmail, userID).Scan(&email)
 	})
 	if err == ErrNoRows {
 		return nil, eonpro.Errorf(eonpro.EUNAUTHN, "The sign-in has expired. Start again.")
 	} else if err != nil {
 		return nil, fmt.Errorf("verify mfa: %w", err)
 	}
-	subject := s.mac("mfa", userID)
-	if err := s.locked(ctx, subject); err != nil {
+	lk := s.mfaLock(userID, email, meta.IP)
+	if err := s.locked(ctx, lk.subject); err != nil {
 		return nil, err
 	}
 	err = s.db.InTx(ctx, func(tx *Tx) error {
@@ -170,7 +175,7 @@ func (s *AuthService) VerifyMFA(ctx context.Context, mfaToken, code string, meta
 		}
 		// As for passwords, a success clears the count: earlier typos
 		// must not lock the user out with their next one.
-		if _, err := tx.Exec(ctx, deleteLoginFailures, subject); err != nil {
+		if _, err := tx.Exec(ctx, deleteLoginFailures, lk.subject); err != nil {
 			return err
 		}
 		u, err := findUser(ctx, tx, selectUserByID, userID)
@@ -192,7 +197,7 @@ func (s *AuthService) VerifyMFA(ctx context.Context, mfaToken, code string, meta
 		return nil, fmt.Errorf("verify mfa: %w", err)
 	}
 	if res == nil {
-		if err := s.recordFailure(ctx, subject, failure{eonpro.ActionMFAFailed, "mfa", userID}); err != nil {
+		if err := s.recordFailure(ctx, lk, failure{eonpro.ActionMFAFailed, "mfa", userID}); err != nil {
 			return nil, err
 		}
 		return nil, eonpro.Errorf(eonpro.EUNAUTHN, "The code is wrong or was already used.")

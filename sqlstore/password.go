@@ -18,26 +18,44 @@ UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 W
 )
 
 // ForgotPassword sends a reset code to the address when it belongs to an
-// active user, and does nothing otherwise: the caller answers the same.
+// active user, and does nothing visible otherwise: the caller answers the
+// same. Both cases run the same statements (the lookup and a token write,
+// a decoy for an unknown address) and the message goes out after the
+// answer (sendLater), so the request takes as long either way.
 func (s *AuthService) ForgotPassword(ctx context.Context, email string) error {
-	var tok, to string
+	var m *eonpro.Message
 	err := s.db.InTx(ctx, func(tx *Tx) error {
-		var userID string
-		err := tx.QueryRow(ctx, selectUserIDByEmail, NormalizeEmail(email)).Scan(&userID, &to)
-		if err == ErrNoRows {
-			return nil
-		} else if err != nil {
+		m = nil
+		userID, to, err := activeUserByEmail(ctx, tx, NormalizeEmail(email))
+		if err != nil {
 			return err
 		}
-		tok, err = s.issueToken(ctx, tx, tokenPasswordReset, userID, "", passwordResetTTL)
-		return err
+		tok, err := s.issueToken(ctx, tx, tokenPasswordReset, userID, "", passwordResetTTL)
+		if err != nil || userID == "" {
+			return err
+		}
+		m = &eonpro.Message{Channel: eonpro.ChannelEmail, To: to, Subject: "Reset your EONPRO password",
+			Body: "Use this code within 30 minutes to choose a new password: " + tok + resetLink(s.Links, tok) +
+				"\nIf you did not ask for it, ignore this message; your password is unchanged."}
+		return nil
 	})
-	if err != nil || tok == "" {
-		return err
+	if err != nil {
+		return fmt.Errorf("forgot password: %w", err)
 	}
-	return s.notify.Notify(ctx, eonpro.Message{Channel: eonpro.ChannelEmail, To: to, Subject: "Reset your EONPRO password",
-		Body: "Use this code within 30 minutes to choose a new password: " + tok + resetLink(s.Links, tok) +
-			"\nIf you did not ask for it, ignore this message; your password is unchanged."})
+	if m != nil {
+		s.sendLater(ctx, *m)
+	}
+	return nil
+}
+
+// activeUserByEmail returns the id and address of the active user with a
+// normalised e-mail, or two empty strings.
+func activeUserByEmail(ctx context.Context, tx *Tx, email string) (id, to string, err error) {
+	err = tx.QueryRow(ctx, selectUserIDByEmail, email).Scan(&id, &to)
+	if err == ErrNoRows {
+		return "", "", nil
+	}
+	return id, to, err
 }
 
 // ResetPassword sets a new password with a reset or invitation token and

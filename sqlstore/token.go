@@ -15,12 +15,14 @@ const (
 	// before invitations had a table of their own; new ones carry theirs
 	// in invitations.token_hash.
 	tokenInvitation = "invitation"
+	tokenUnlock     = "unlock"
 )
 
 // Lifetimes of one-time tokens.
 const (
 	passwordResetTTL = 30 * time.Minute
 	invitationTTL    = 7 * 24 * time.Hour
+	unlockTTL        = 15 * time.Minute
 )
 
 var (
@@ -32,20 +34,26 @@ UPDATE one_time_tokens
 SET used_at = $3
 WHERE token_hash = $1
   AND kind = $2
+  AND user_id IS NOT NULL
   AND used_at IS NULL
   AND expires_at > $3
 RETURNING user_id`}
 )
 
-// issueToken stores a new single-use token (hashed) and returns it.
+// issueToken stores a new single-use token (hashed) and returns it. With
+// no user it stores a decoy that nothing accepts: requests that must not
+// tell whether an account exists do the same write either way.
 func (s *AuthService) issueToken(ctx context.Context, tx *Tx, kind, userID, clinicID string, ttl time.Duration) (string, error) {
 	tok, hash := newToken()
 	now := s.db.Now()
-	var clinic *string
+	var user, clinic *string
+	if userID != "" {
+		user = &userID
+	}
 	if clinicID != "" {
 		clinic = &clinicID
 	}
-	_, err := tx.Exec(ctx, insertToken, eonpro.NewID(), kind, userID, clinic, hash, now, now.Add(ttl))
+	_, err := tx.Exec(ctx, insertToken, eonpro.NewID(), kind, user, clinic, hash, now, now.Add(ttl))
 	return tok, err
 }
 
@@ -69,5 +77,6 @@ SELECT user_id
 FROM one_time_tokens
 WHERE token_hash = $1
   AND kind = $2
+  AND user_id IS NOT NULL
   AND used_at IS NULL
   AND expires_at > $3`}

@@ -12,6 +12,8 @@ func (s *Server) authRoutes() {
 	s.strict("POST /api/v1/auth/mfa", s.handleMFA)
 	s.strict("POST /api/v1/auth/password/forgot", s.handleForgotPassword)
 	s.strict("POST /api/v1/auth/password/reset", s.handleResetPassword)
+	s.strict("POST /api/v1/auth/unlock", s.handleUnlockRequest)
+	s.strict("POST /api/v1/auth/unlock/confirm", s.handleUnlockConfirm)
 	s.strict("POST /api/v1/auth/otp/send", s.handleOTPSend)
 	s.strict("POST /api/v1/auth/otp/verify", s.handleOTPVerify)
 	s.route("POST /api/v1/auth/refresh", eonpro.PermEnroll, s.handleRefresh)

@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -84,6 +86,7 @@ func (e *idEnv) sentCode(to string, re *regexp.Regexp) string {
 // noMessage fails unless nothing was ever sent to a recipient.
 func (e *idEnv) noMessage(to string) {
 	e.t.Helper()
+	e.auth.Wait()
 	if _, err := e.notify.LatestMessage(context.Background(), to); eonpro.ErrorCode(err) != eonpro.ENOTFOUND {
 		e.t.Errorf("a message went to %s (err %v), want none", to, err)
 	}
@@ -367,6 +370,22 @@ func forge(t *testing.T, userID, sessionID string, now time.Time) (wrongKey, uns
 	return wrongKey, unsigned
 }
 
+// signWithServerKey signs claims with the test server's own JWT key, derived
+// from the test secret as the auth service derives it.
+func signWithServerKey(t *testing.T, userID, sessionID string, now time.Time) string {
+	t.Helper()
+	key, err := hkdf.Key(sha256.New, []byte(strings.Repeat("s", 32)), nil, "eonpro jwt v1", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jwt.MapClaims{"iss": "eonpro", "sub": userID, "sid": sessionID, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 func TestBearerToken(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *idEnv) {
 		e.clinic("alpha")
@@ -408,6 +427,23 @@ func TestBearerToken(t *testing.T) {
 			}
 			if s := e.status("GET", "/api/v1/me"); s != http.StatusUnauthorized {
 				t.Errorf("no credential: %d, want 401", s)
+			}
+		})
+
+		t.Run("ErrSubjectMismatch", func(t *testing.T) {
+			e := e.under(t)
+			sid := e.currentSessionID(tok)
+			if res := e.do("GET", "/api/v1/me", nil, bearer(signWithServerKey(t, u.ID, sid, e.clock.Now()))...); res.Status != http.StatusOK {
+				t.Fatalf("a well-formed token of the session's user: %d %s, want 200", res.Status, res.Raw)
+			}
+			other := e.user("other@alpha.test", false, "alpha", eonpro.RoleStaff)
+			res := e.do("GET", "/api/v1/me", nil, bearer(signWithServerKey(t, other.ID, sid, e.clock.Now()))...)
+			garbage := e.do("GET", "/api/v1/me", nil, bearer("not-a-token")...)
+			if res.Status != http.StatusUnauthorized || res.errCode() != eonpro.EUNAUTHN {
+				t.Errorf("another user's sub on the session: %d %s, want 401 unauthenticated", res.Status, res.Raw)
+			}
+			if diff := cmp.Diff(withoutRequestID(garbage.Raw), withoutRequestID(res.Raw)); diff != "" {
+				t.Errorf("the mismatch answers unlike an invalid token (-invalid +mismatch):\n%s", diff)
 			}
 		})
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -51,6 +52,10 @@ type idEnv struct {
 	srv    *httptest.Server
 	clock  *clock
 	notify *sqlstore.OutboxNotifier
+	// auth sends some messages after answering; Wait before reading them.
+	auth *sqlstore.AuthService
+	// client sends the requests of do; nil means the default client.
+	client *http.Client
 	log    *bytes.Buffer
 	// clinics by slug, users by e-mail
 	clinics map[string]*eonpro.Clinic
@@ -124,7 +129,8 @@ func newIDEnv(t *testing.T, engine sqlstore.Engine, rates Rates) *idEnv {
 	t.Cleanup(srv.Close)
 	// Invitation and reset messages link to this server's pages.
 	auth.Links = sqlstore.Links{PublicURL: srv.URL}
-	return &idEnv{t: t, db: db, srv: srv, clock: c, notify: notify, log: logs,
+	t.Cleanup(auth.Wait) // before the database closes
+	return &idEnv{t: t, db: db, srv: srv, clock: c, notify: notify, auth: auth, log: logs,
 		clinics: map[string]*eonpro.Clinic{}, users: map[string]*eonpro.User{}, audit: audit, patients: patients,
 		ring: ring, patientSvc: patientSvc, blobDir: blobDir}
 }
@@ -243,7 +249,11 @@ func (e *idEnv) do(method, path string, body any, hdr ...string) response {
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
 	}
-	res, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if e.client != nil {
+		client = e.client
+	}
+	res, err := client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -252,6 +262,16 @@ func (e *idEnv) do(method, path string, body any, hdr ...string) response {
 	out := response{Status: res.StatusCode, Header: res.Header, Raw: raw}
 	_ = json.Unmarshal(raw, &out.Body)
 	return out
+}
+
+// from returns e sending its requests from another loopback address, as
+// a second client would (the server keys lockouts and limits by the peer).
+func (e *idEnv) from(ip string) *idEnv {
+	c := *e
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c.client = &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	e.t.Cleanup(c.client.CloseIdleConnections)
+	return &c
 }
 
 // login signs in with the test password and returns the bearer token;
@@ -298,9 +318,11 @@ func (r response) field(name string) string {
 	return ""
 }
 
-// lastMessage returns the newest outbox message to a recipient.
+// lastMessage returns the newest outbox message to a recipient, once the
+// messages sent after answering have gone out.
 func (e *idEnv) lastMessage(to string) *eonpro.Message {
 	e.t.Helper()
+	e.auth.Wait()
 	m, err := e.notify.LatestMessage(context.Background(), to)
 	if err != nil {
 		e.t.Fatalf("no message to %s: %v", to, err)

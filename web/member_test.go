@@ -210,6 +210,7 @@ func TestMembers(t *testing.T) {
 // noMessageTo fails if anything was ever sent to a recipient.
 func (e *idEnv) noMessageTo(to string) {
 	e.t.Helper()
+	e.auth.Wait()
 	if m, err := e.notify.LatestMessage(context.Background(), to); eonpro.ErrorCode(err) != eonpro.ENOTFOUND {
 		e.t.Errorf("a message went to %s: %+v (err %v)", to, m, err)
 	}

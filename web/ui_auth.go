@@ -21,6 +21,7 @@ func (s *Server) uiRoutes() {
 	s.page("GET /{$}", eonpro.PermSelf, s.pageHome)
 	s.adminPages()
 	s.memberPages()
+	s.unlockPages()
 	s.patientPages()
 	s.accountPages()
 }
@@ -32,6 +33,10 @@ type loginForm struct {
 	Error    string
 	MFAToken string
 	Expired  bool
+	// Locked: too many failures; the page offers an unlock code.
+	Locked bool
+	// Unlocked: the visitor has just unlocked their account.
+	Unlocked bool
 }
 
 func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -41,7 +46,8 @@ func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request, v *view) erro
 		return nil
 	}
 	v.Title = "Sign in"
-	v.Data = loginForm{Next: localPath(r.URL.Query().Get("next"), ""), Expired: r.URL.Query().Get("expired") == "1"}
+	q := r.URL.Query()
+	v.Data = loginForm{Next: localPath(q.Get("next"), ""), Expired: q.Get("expired") == "1", Unlocked: q.Get("unlocked") == "1"}
 	return s.render(w, r, http.StatusOK, "login", v)
 }
 
@@ -89,7 +95,8 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, v *view, f 
 		v.Title, v.Data = "Sign in", f
 		return s.render(w, r, http.StatusUnauthorized, "login", v)
 	case eonpro.ERATELIMITED:
-		f.Error = "Too many attempts. Wait 15 minutes and try again."
+		f.Error = "Too many attempts. Wait 15 minutes and try again, or unlock your account with a code we e-mail you."
+		f.Locked = true
 		v.Title, v.Data = "Sign in", f
 		return s.render(w, r, http.StatusTooManyRequests, "login", v)
 	default:

@@ -175,6 +175,9 @@ func (m *Main) close() error {
 	} else if m.ln != nil {
 		errs = append(errs, m.ln.Close())
 	}
+	if m.auth != nil {
+		m.auth.Wait() // messages sent after answering, before the database closes
+	}
 	if m.queue != nil {
 		errs = append(errs, m.queue.Stop(ctx))
 	}
