@@ -2,15 +2,18 @@ package web
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 )
 
-// scrape returns the /metrics text, failing unless it is served with 200.
+// scrape returns the /metrics text of the metrics listener, failing
+// unless it is served with 200.
 func scrape(t *testing.T, s *Server) string {
 	t.Helper()
-	w := serve(s, http.MethodGet, "/metrics", "", nil)
+	w := httptest.NewRecorder()
+	s.MetricsHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if w.Code != http.StatusOK {
 		t.Fatalf("GET /metrics = %d, want 200: %s", w.Code, w.Body)
 	}
@@ -152,4 +155,29 @@ func TestMetricsJobs(t *testing.T) {
 			t.Errorf("the job count error was not logged:\n%s", logs)
 		}
 	})
+}
+
+// TestMetricsNotPublic: /metrics is not on the public handler unless a
+// bearer token is configured, and then only for it; failures count per IP.
+func TestMetricsNotPublic(t *testing.T) {
+	s, _ := newTestServer(t, Config{})
+	if w := serve(s, http.MethodGet, "/metrics", "", nil); w.Code != http.StatusNotFound {
+		t.Errorf("public /metrics without a token configured: %d, want 404", w.Code)
+	}
+	s, _ = newTestServer(t, Config{MetricsToken: "scrape-token-0123456789"})
+	for _, tc := range []struct {
+		name, auth string
+		status     int
+	}{
+		{"ErrNoToken", "", http.StatusUnauthorized},
+		{"ErrWrongToken", "Bearer scrape-token-wrong", http.StatusUnauthorized},
+		{"OK", "Bearer scrape-token-0123456789", http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := serve(s, http.MethodGet, "/metrics", "", http.Header{"Authorization": {tc.auth}})
+			if w.Code != tc.status {
+				t.Errorf("%d, want %d: %s", w.Code, tc.status, w.Body)
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ package web
 
 import (
 	"context"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -23,7 +24,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// HealthToken is the bearer token for /api/health?full=true.
 	HealthToken string
-	Logger      *slog.Logger
+	// MetricsToken, when set, serves /metrics on this handler to requests
+	// with it as their bearer token; without it /metrics is served only by
+	// MetricsHandler, on a listener of its own (never public).
+	MetricsToken string
+	Logger       *slog.Logger
 	// Registry receives the server's metrics and is served at /metrics.
 	Registry *prometheus.Registry
 
@@ -140,12 +145,7 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 func (s *Server) routes() {
 	s.relaxed("GET /api/health", s.handleHealth)
 	s.relaxed("GET /api/ready", s.handleReady)
-	// A failing collector (the job queue when its database is down) drops
-	// only its own series: the rest are what an outage is diagnosed with.
-	s.handleHTTP("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{
-		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		ErrorHandling: promhttp.ContinueOnError,
-	}))
+	s.handle("GET /metrics", s.handleMetrics)
 	s.authRoutes()
 	s.meRoutes()
 	s.clinicRoutes()
@@ -164,6 +164,35 @@ func (s *Server) routes() {
 		}
 		s.notFoundPage(w, r)
 	})
+}
+
+// MetricsHandler serves the metrics, for a listener of their own
+// (EONPRO_METRICS_ADDR, on a private address). A failing collector (the
+// job queue when its database is down) drops only its own series: the rest
+// are what an outage is diagnosed with.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}
+
+// handleMetrics serves /metrics on the public handler only to a bearer
+// of MetricsToken; without one configured it is not found here at all.
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.MetricsToken == "" {
+		return eonpro.Errorf(eonpro.ENOTFOUND, "Not found.")
+	}
+	tok := s.credential(r).BearerToken
+	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.MetricsToken)) != 1 {
+		err := eonpro.Errorf(eonpro.EUNAUTHN, "The metrics need their bearer token.")
+		if tok == "" {
+			return err
+		}
+		return s.failedAuth(w, r, err)
+	}
+	s.MetricsHandler().ServeHTTP(w, r)
+	return nil
 }
 
 // isAPIPath reports whether path is the JSON API's (or the operators'

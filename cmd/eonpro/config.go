@@ -44,6 +44,9 @@ type Config struct {
 	RateStandard    string        `env:"EONPRO_RATE_LIMIT_STANDARD" default:"300/1m" help:"the authenticated API and the web app's pages, per user or API key (COUNT/DURATION); a person working in the web app makes several requests a minute (pages, search as you type, the idle keep-alive)"`
 	RateRelaxed     string        `env:"EONPRO_RATE_LIMIT_RELAXED" default:"200/1m" help:"health and static reads, per IP (COUNT/DURATION)"`
 	HealthToken     string        `env:"EONPRO_HEALTH_TOKEN" secret:"true" help:"bearer token for GET /api/health?full=true"`
+	RateFailedAuth  string        `env:"EONPRO_RATE_LIMIT_FAILED_AUTH" default:"30/1m" help:"presented credentials (session cookies, tokens, API keys) that failed, per IP; beyond, 429 (COUNT/DURATION)"`
+	MetricsAddr     string        `env:"EONPRO_METRICS_ADDR" default:"127.0.0.1:9090" help:"listen address of GET /metrics, kept off the public listener: a private address, or off"`
+	MetricsToken    string        `env:"EONPRO_METRICS_TOKEN" secret:"true" help:"bearer token that also serves GET /metrics on the public listener (refused in production)"`
 	StripeKey       string        `env:"EONPRO_STRIPE_SECRET_KEY" secret:"true" help:"Stripe secret key (integration: stripe)"`
 	TwilioToken     string        `env:"EONPRO_TWILIO_AUTH_TOKEN" secret:"true" help:"Twilio auth token (integration: twilio)"`
 	LifefileKey     string        `env:"EONPRO_LIFEFILE_API_KEY" secret:"true" help:"Lifefile pharmacy API key (integration: lifefile)"`
@@ -155,6 +158,12 @@ func (c *Config) Validate() error {
 	if c.Addr == "" {
 		return errors.New("config: EONPRO_ADDR must not be empty")
 	}
+	if c.MetricsAddr == "" || (c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0")) {
+		return errors.New("config: EONPRO_METRICS_ADDR must be an address of its own (not EONPRO_ADDR), or off")
+	}
+	if c.Env == "production" && c.MetricsToken != "" {
+		return errors.New("config: EONPRO_METRICS_TOKEN is refused in production: /metrics is never on the public listener there; scrape EONPRO_METRICS_ADDR")
+	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
@@ -172,7 +181,8 @@ func (c *Config) Validate() error {
 		return errors.New("config: EONPRO_SLOW_QUERY_MS and EONPRO_MAX_BODY_BYTES must be positive, EONPRO_DB_MAX_CONNS not negative, EONPRO_SHUTDOWN_TIMEOUT positive and EONPRO_PURGE_INTERVAL at least 1m")
 	}
 	for _, r := range []struct{ name, v string }{{"EONPRO_RATE_LIMIT_STRICT", c.RateStrict},
-		{"EONPRO_RATE_LIMIT_STANDARD", c.RateStandard}, {"EONPRO_RATE_LIMIT_RELAXED", c.RateRelaxed}} {
+		{"EONPRO_RATE_LIMIT_STANDARD", c.RateStandard}, {"EONPRO_RATE_LIMIT_RELAXED", c.RateRelaxed},
+		{"EONPRO_RATE_LIMIT_FAILED_AUTH", c.RateFailedAuth}} {
 		if _, err := parseRate(r.v); err != nil {
 			return fmt.Errorf("config: %s: %w", r.name, err)
 		}
@@ -267,5 +277,6 @@ func (c *Config) Rates() web.Rates {
 	strict, _ := parseRate(c.RateStrict)
 	standard, _ := parseRate(c.RateStandard)
 	relaxed, _ := parseRate(c.RateRelaxed)
-	return web.Rates{Strict: strict, Standard: standard, Relaxed: relaxed}
+	failed, _ := parseRate(c.RateFailedAuth)
+	return web.Rates{Strict: strict, Standard: standard, Relaxed: relaxed, FailedAuth: failed}
 }

@@ -90,6 +90,9 @@ type Main struct {
 	http    *http.Server
 	ln      net.Listener
 	serving chan error // receives http.Server.Serve's result
+	// metrics serves /metrics on EONPRO_METRICS_ADDR (nil when off).
+	metrics   *http.Server
+	metricsLn net.Listener
 
 	admin    adminFlags
 	keyFlags keyFlags

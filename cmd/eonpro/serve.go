@@ -85,11 +85,42 @@ func (m *Main) serve(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
+	if err := m.serveMetrics(); err != nil {
+		return err
+	}
 	m.serving = make(chan error, 1)
 	go func() { m.serving <- m.http.Serve(m.ln) }()
 	m.server.SetReady(true)
 	m.log.Info("listening", "addr", m.Addr(), "engine", string(m.db.Engine()))
 	return nil
+}
+
+// serveMetrics serves /metrics on a listener of its own, kept off the
+// public one (EONPRO_METRICS_ADDR, a private address by default).
+func (m *Main) serveMetrics() error {
+	if m.Config.MetricsAddr == "off" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", m.Config.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (EONPRO_METRICS_ADDR): %w", m.Config.MetricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.server.MetricsHandler())
+	m.metricsLn = ln
+	m.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
+	go func() { _ = m.metrics.Serve(ln) }()
+	m.log.Info("metrics listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// MetricsAddr is the address /metrics is served on, or "" when off.
+func (m *Main) MetricsAddr() string {
+	if m.metricsLn == nil {
+		return ""
+	}
+	return m.metricsLn.Addr().String()
 }
 
 func (m *Main) webConfig() (web.Config, error) {
@@ -117,6 +148,7 @@ func (m *Main) webConfig() (web.Config, error) {
 		SecureCookies:  m.Config.Env == "production",
 		MaxBodyBytes:   m.Config.MaxBodyBytes,
 		HealthToken:    m.Config.HealthToken,
+		MetricsToken:   m.Config.MetricsToken,
 		Logger:         m.log,
 		Registry:       prometheus.NewRegistry(),
 		DBEngine:       string(m.db.Engine()),
@@ -174,6 +206,9 @@ func (m *Main) close() error {
 		}
 	} else if m.ln != nil {
 		errs = append(errs, m.ln.Close())
+	}
+	if m.metrics != nil {
+		errs = append(errs, m.metrics.Shutdown(ctx))
 	}
 	if m.auth != nil {
 		m.auth.Wait() // messages sent after answering, before the database closes
