@@ -313,6 +313,9 @@ type errorPage struct {
 // is known. Another clinic's record shows the very same 404 as a missing
 // one: the message comes from the error, which the services word alike.
 func (s *Server) pageError(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	if s.answeredGone(w, r, err) {
+		return
+	}
 	code := eonpro.ErrorCode(err)
 	status := ErrorStatus(code)
 	if code == eonpro.EINTERNAL {
