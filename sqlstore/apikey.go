@@ -45,8 +45,10 @@ func (s *AuthService) CreateAPIKey(ctx context.Context, name string, perms []eon
 		return nil, eonpro.Errorf(eonpro.EFORBIDDEN, "You may not create API keys.")
 	}
 	fields := map[string]string{}
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
+	name, clean := eonpro.CleanText(name)
+	if !clean {
+		fields["name"] = eonpro.InvisibleTextMessage
+	} else if name == "" || len(name) > 100 {
 		fields["name"] = "must be 1 to 100 characters"
 	}
 	if len(perms) == 0 {

@@ -92,12 +92,21 @@ func (s *AuditService) Record(ctx context.Context, ev eonpro.AuditEvent) error {
 	return s.db.RecordAudit(ctx, ev)
 }
 
+// auditTimeout bounds RecordAudit's write, which no request can cancel.
+const auditTimeout = 10 * time.Second
+
 // RecordAudit appends ev to its chain in a transaction of its own: for
 // events that go with no write of their own, such as a failed sign-in or
 // a read of PHI. The chain is ev.ClinicID, else the clinic of the
 // request, else the platform chain. An event that cannot be stored goes
 // to the fallback file, and the error returned must fail the request.
+//
+// What ev records has already happened (the record was read), so the
+// write does not depend on the client staying connected: it runs detached
+// from ctx's cancellation, under auditTimeout of its own.
 func (db *DB) RecordAudit(ctx context.Context, ev eonpro.AuditEvent) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
+	defer cancel()
 	if ev.ClinicID == "" {
 		ev.ClinicID = eonpro.ClinicIDFromContext(ctx)
 	}

@@ -31,10 +31,17 @@ type fallbackLine struct {
 }
 
 // auditFailed keeps the event of a transaction that finally failed on its
-// audit write (transact calls it once, after the last retry).
+// audit write (transact calls it once, after the last retry). When the
+// caller cancelled (its client went away) the transaction rolled back
+// with nothing done for the event to record: it is dropped, at INFO.
 func (db *DB) auditFailed(ctx context.Context, err error) {
 	var aw *auditWriteError
-	if errors.As(err, &aw) {
+	switch {
+	case !errors.As(err, &aw):
+	case errors.Is(ctx.Err(), context.Canceled):
+		db.log.InfoContext(ctx, "audit event dropped with its cancelled transaction", "event_id", aw.ev.ID,
+			"action", string(aw.ev.Action), "clinic_id", aw.ev.ClinicID, "request_id", aw.ev.RequestID)
+	default:
 		db.keepAudit(ctx, aw.ev, aw.err)
 	}
 }

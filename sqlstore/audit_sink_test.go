@@ -142,3 +142,63 @@ func TestAuditAlerts(t *testing.T) {
 var insertOutboxRow = sqlstore.Stmt{Name: "test_insert_outbox", SQL: `
 INSERT INTO outbox (id, channel, recipient, subject, body, created_at)
 VALUES ($1, 'email', $2, 's', 'b', CURRENT_TIMESTAMP)`}
+
+var countAuditEvent = sqlstore.Stmt{Name: "test_count_audit_event", SQL: `
+SELECT count(*) FROM audit_events WHERE clinic_id = $1 AND id = $2`}
+
+// noFallback checks that the fallback file holds no line for event id.
+func noFallback(t *testing.T, path, id string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), id) {
+		t.Errorf("the fallback file holds event %s:\n%s", id, b)
+	}
+}
+
+// TestAuditCancelled: a client hanging up neither loses the audit event
+// of a read that happened nor fills the fallback file.
+func TestAuditCancelled(t *testing.T) {
+	for _, engine := range sqltest.Engines(t) {
+		t.Run(string(engine), func(t *testing.T) {
+			fallback := t.TempDir() + "/audit-fallback.jsonl"
+			db := open(t, sqlstore.Options{URL: sqltest.URL(t, engine), AuditFallback: fallback})
+			if _, err := db.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			c := newAuditEnv(t, db).clinic("alpha")
+			cancelled, cancel := context.WithCancel(admin(c))
+			cancel()
+
+			t.Run("ReadRecordedAfterCancel", func(t *testing.T) {
+				ev := eonpro.AuditEvent{ID: eonpro.NewID(), ClinicID: c.ID, Action: eonpro.ActionPHIView,
+					ResourceType: "patient", ResourceID: "p-1", PatientID: "p-1"}
+				if err := db.RecordAudit(cancelled, ev); err != nil {
+					t.Fatalf("RecordAudit after the client went away: %v", err)
+				}
+				var n int
+				err := db.ViewClinic(context.Background(), c.ID, func(tx *sqlstore.Tx) error {
+					return tx.QueryRow(context.Background(), countAuditEvent, c.ID, ev.ID).Scan(&n)
+				})
+				if err != nil || n != 1 {
+					t.Errorf("%d events stored (%v), want the read recorded", n, err)
+				}
+				noFallback(t, fallback, ev.ID)
+			})
+			t.Run("CancelledWriteNoFallback", func(t *testing.T) {
+				ctx, cancel := context.WithCancel(admin(c))
+				ev := eonpro.AuditEvent{ID: eonpro.NewID(), ClinicID: c.ID, Action: eonpro.ActionPHIUpdate}
+				err := db.InClinic(ctx, c.ID, func(tx *sqlstore.Tx) error {
+					cancel() // the client hangs up mid-transaction
+					return sqlstore.RecordAuditTx(ctx, tx, ev)
+				})
+				if err == nil {
+					t.Fatal("the cancelled transaction committed")
+				}
+				noFallback(t, fallback, ev.ID)
+			})
+		})
+	}
+}

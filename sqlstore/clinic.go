@@ -69,14 +69,12 @@ func (s *ClinicService) CreateClinic(ctx context.Context, slug, name string) (*e
 	if p := eonpro.PrincipalFromContext(ctx); p != nil && !p.SuperAdmin {
 		return nil, eonpro.Errorf(eonpro.EFORBIDDEN, "Only platform administrators may create clinics.")
 	}
-	slug, name = strings.TrimSpace(slug), strings.TrimSpace(name)
+	slug = strings.TrimSpace(slug)
 	fields := map[string]string{}
 	if !slugRe.MatchString(slug) {
 		fields["slug"] = "must be 1 to 63 lower-case letters, digits or hyphens, not starting or ending with a hyphen"
 	}
-	if name == "" || len(name) > 200 {
-		fields["name"] = "must be 1 to 200 characters"
-	}
+	name = clinicName(name, fields)
 	if len(fields) > 0 {
 		return nil, &eonpro.Error{Code: eonpro.EINVALID, Message: "Some fields are invalid.", Fields: fields}
 	}
@@ -240,13 +238,23 @@ func saveClinic(ctx context.Context, tx *Tx, c *eonpro.Clinic, domains bool, now
 	return nil
 }
 
+// clinicName cleans a clinic's name (eonpro.CleanText) and reports a
+// problem with it in fields.
+func clinicName(name string, fields map[string]string) string {
+	name, clean := eonpro.CleanText(name)
+	if !clean {
+		fields["name"] = eonpro.InvisibleTextMessage
+	} else if name == "" || len(name) > 200 {
+		fields["name"] = "must be 1 to 200 characters"
+	}
+	return name
+}
+
 // applyClinicUpdate validates upd and applies it to c.
 func applyClinicUpdate(c *eonpro.Clinic, upd eonpro.ClinicUpdate) error {
 	fields := map[string]string{}
 	if upd.Name != nil {
-		if n := strings.TrimSpace(*upd.Name); n == "" || len(n) > 200 {
-			fields["name"] = "must be 1 to 200 characters"
-		} else {
+		if n := clinicName(*upd.Name, fields); fields["name"] == "" {
 			c.Name = n
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/eonpro/eonpro"
@@ -121,7 +120,8 @@ func (s *ConsentService) CreateConsent(ctx context.Context, patientID string, nc
 
 // newConsent validates the input, trimmed.
 func newConsent(nc eonpro.NewConsent) (*eonpro.Consent, error) {
-	c := &eonpro.Consent{Kind: nc.Kind, Version: strings.TrimSpace(nc.Version), SignedName: strings.TrimSpace(nc.SignedName)}
+	signedName, clean := eonpro.CleanText(nc.SignedName)
+	c := &eonpro.Consent{Kind: nc.Kind, Version: strings.TrimSpace(nc.Version), SignedName: signedName}
 	fields := map[string]string{}
 	if !c.Kind.Valid() {
 		fields["kind"] = "must be one of telehealth, treatment, privacy_notice, sms"
@@ -130,12 +130,12 @@ func newConsent(nc eonpro.NewConsent) (*eonpro.Consent, error) {
 		fields["version"] = "must be 1 to 64 letters, digits, dots, hyphens, underscores or colons, like 2026-01 or v3.1"
 	}
 	switch n := utf8.RuneCountInString(c.SignedName); {
+	case !clean:
+		fields["signed_name"] = eonpro.InvisibleTextMessage
 	case n == 0:
 		fields["signed_name"] = "is required"
-	case n > maxSignedName || !utf8.ValidString(c.SignedName):
+	case n > maxSignedName:
 		fields["signed_name"] = fmt.Sprintf("must be at most %d characters", maxSignedName)
-	case strings.ContainsFunc(c.SignedName, unicode.IsControl):
-		fields["signed_name"] = "must not contain control characters"
 	}
 	if len(fields) > 0 {
 		return nil, &eonpro.Error{Code: eonpro.EINVALID, Message: "Some fields are invalid.", Fields: fields}

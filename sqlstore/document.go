@@ -11,10 +11,7 @@ import (
 	"mime"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -188,14 +185,14 @@ func validDocument(nd eonpro.NewDocument) (string, error) {
 	if !nd.Kind.Valid() {
 		fields["kind"] = "must be one of id_card, insurance_card, lab_result, consent, other"
 	}
-	name := strings.TrimSpace(nd.Filename)
+	name, clean := eonpro.CleanText(nd.Filename)
 	switch {
+	case !clean:
+		fields["file"] = "must have a file name without invisible or control characters"
 	case name == "":
 		fields["file"] = "must have a file name"
 	case len(name) > maxFilename:
 		fields["file"] = fmt.Sprintf("must have a file name of at most %d bytes", maxFilename)
-	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
-		fields["file"] = "must have a file name without control characters"
 	}
 	if len(fields) > 0 {
 		return "", &eonpro.Error{Code: eonpro.EINVALID, Message: "Some fields are invalid.", Fields: fields}

@@ -43,14 +43,15 @@ func (fe fieldErrors) err() error {
 	return &eonpro.Error{Code: eonpro.EINVALID, Message: "Some fields are invalid.", Fields: fe}
 }
 
-// text trims v and reports a problem when it is too long or holds control
-// characters; the trimmed value is returned either way.
+// text cleans v (eonpro.CleanText: NFC, trimmed) and reports a problem
+// when it is too long or holds invisible or control characters; the
+// cleaned value is returned either way.
 func (fe fieldErrors) text(field, v string, limit int) string {
-	v = strings.TrimSpace(v)
-	if utf8.RuneCountInString(v) > limit {
+	v, ok := eonpro.CleanText(v)
+	if !ok {
+		fe[field] = eonpro.InvisibleTextMessage
+	} else if utf8.RuneCountInString(v) > limit {
 		fe[field] = fmt.Sprintf("must be at most %d characters", limit)
-	} else if strings.ContainsFunc(v, unicode.IsControl) {
-		fe[field] = "must not contain control characters"
 	}
 	return v
 }
@@ -232,6 +233,7 @@ func (fe fieldErrors) tags(in []string) []string {
 	}
 	out := []string{}
 	for _, t := range in {
+		t, _ = eonpro.CleanText(t) // what it refuses is no letter or digit either
 		t, _ = phi.Normalize(phi.KindTag, t)
 		ok := t != "" && utf8.RuneCountInString(t) <= maxTagLen && !strings.ContainsFunc(t, func(r rune) bool {
 			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" -_", r)

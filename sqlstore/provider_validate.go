@@ -109,8 +109,10 @@ func validDEA(dea string, fields map[string]string) string {
 func validSpecialties(in []string, fields map[string]string) []string {
 	out := []string{}
 	for _, sp := range in {
-		sp = strings.TrimSpace(sp)
-		if sp == "" || utf8.RuneCountInString(sp) > maxSpecialty {
+		sp, ok := eonpro.CleanText(sp)
+		if !ok {
+			fields["specialties"] = eonpro.InvisibleTextMessage
+		} else if sp == "" || utf8.RuneCountInString(sp) > maxSpecialty {
 			fields["specialties"] = fmt.Sprintf("must each be 1 to %d characters", maxSpecialty)
 		} else if !slices.Contains(out, sp) {
 			out = append(out, sp)
@@ -123,8 +125,10 @@ func validSpecialties(in []string, fields map[string]string) []string {
 }
 
 func validBio(bio string, fields map[string]string) string {
-	bio = strings.TrimSpace(bio)
-	if utf8.RuneCountInString(bio) > maxBio {
+	bio, ok := eonpro.CleanMultilineText(bio)
+	if !ok {
+		fields["bio"] = "must not contain invisible or control characters other than line breaks"
+	} else if utf8.RuneCountInString(bio) > maxBio {
 		fields["bio"] = fmt.Sprintf("must be at most %d characters", maxBio)
 	}
 	return bio

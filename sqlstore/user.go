@@ -109,7 +109,10 @@ func newUser(nu eonpro.NewUser) (*eonpro.User, error) {
 	if !validEmail(email) {
 		fields["email"] = "must be a valid e-mail address"
 	}
-	if len(nu.Name) > 200 {
+	name, clean := eonpro.CleanText(nu.Name)
+	if !clean {
+		fields["name"] = eonpro.InvisibleTextMessage
+	} else if len(name) > 200 {
 		fields["name"] = "must be at most 200 characters"
 	}
 	if nu.Phone != "" && !e164.MatchString(nu.Phone) {
@@ -125,7 +128,7 @@ func newUser(nu eonpro.NewUser) (*eonpro.User, error) {
 	if len(fields) > 0 {
 		return nil, &eonpro.Error{Code: eonpro.EINVALID, Message: "Some fields are invalid.", Fields: fields}
 	}
-	return &eonpro.User{ID: eonpro.NewID(), Email: email, Name: strings.TrimSpace(nu.Name), Phone: nu.Phone,
+	return &eonpro.User{ID: eonpro.NewID(), Email: email, Name: name, Phone: nu.Phone,
 		Status: eonpro.UserActive, SuperAdmin: nu.SuperAdmin}, nil
 }
 

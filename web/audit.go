@@ -129,7 +129,7 @@ func (s *Server) handleExportAudit(w http.ResponseWriter, r *http.Request) error
 		if !ew.started {
 			return err
 		}
-		s.log.ErrorContext(r.Context(), "audit export cut short", "request_id", eonpro.RequestIDFromContext(r.Context()), "err", err)
+		s.log.Log(r.Context(), failureLevel(r), "audit export cut short", "request_id", eonpro.RequestIDFromContext(r.Context()), "err", err)
 		panic(http.ErrAbortHandler)
 	}
 	if !ew.started {

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -43,9 +45,46 @@ type errorBody struct {
 	RequestID string `json:"request_id"`
 }
 
+// statusClientClosed is what the access log and metrics give a request
+// whose client went away before its answer (nginx's 499). It is not a
+// failure of the server.
+const statusClientClosed = 499
+
+// clientGone reports whether r's client went away: its context was
+// cancelled (a deadline would be DeadlineExceeded, and the server's).
+func clientGone(r *http.Request) bool {
+	return errors.Is(r.Context().Err(), context.Canceled)
+}
+
+// failureLevel is the log level of a failure while serving r: ERROR, or
+// INFO when the client went away (the likely cause).
+func failureLevel(r *http.Request) slog.Level {
+	if clientGone(r) {
+		return slog.LevelInfo
+	}
+	return slog.LevelError
+}
+
+// answeredGone answers a request whose client went away: nobody reads
+// the answer, and the failure (most likely the cancellation itself) is no
+// server error, so it is logged at INFO and the status is 499.
+func (s *Server) answeredGone(w http.ResponseWriter, r *http.Request, err error) bool {
+	if !clientGone(r) {
+		return false
+	}
+	s.log.InfoContext(r.Context(), "client gone", "request_id", eonpro.RequestIDFromContext(r.Context()),
+		"code", eonpro.ErrorCode(err), "err", err)
+	w.WriteHeader(statusClientClosed)
+	return true
+}
+
 // Error writes err as the JSON error envelope. Uncoded errors are logged
-// with the request id and shown only as "internal".
+// with the request id and shown only as "internal". A client that went
+// away gets nothing (answeredGone).
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
+	if s.answeredGone(w, r, err) {
+		return
+	}
 	code := eonpro.ErrorCode(err)
 	if code == eonpro.EINTERNAL {
 		s.log.ErrorContext(r.Context(), "internal error",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -139,5 +140,20 @@ func TestDecodeJSON(t *testing.T) {
 				t.Errorf("body mismatch (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestAPIDocUnknownFields keeps docs/api.md in step with decodeJSON: an
+// unknown field is 422 naming it, so no paragraph about unknown fields may
+// promise a 400.
+func TestAPIDocUnknownFields(t *testing.T) {
+	b, err := os.ReadFile("../docs/api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, para := range strings.Split(string(b), "\n\n") {
+		if strings.Contains(para, "unknown") && strings.Contains(para, "`400`") {
+			t.Errorf("docs/api.md says an unknown field is 400; the server answers 422:\n%s", para)
+		}
 	}
 }

@@ -82,8 +82,29 @@ func eachEngine(t *testing.T, fn func(t *testing.T, e *idEnv)) {
 // interfere.
 func newIDEnv(t *testing.T, engine sqlstore.Engine, rates Rates) *idEnv {
 	t.Helper()
+	return newIDEnvWith(t, engine, rates, envOptions{})
+}
+
+// envOptions change what newIDEnvWith builds.
+type envOptions struct {
+	// open opens the database (default sqltest.Open), for a test that
+	// needs other options, such as an audit fallback file.
+	open func(eonpro.Clock) *sqlstore.DB
+	// wrap wraps the server's handler, for a test that watches requests
+	// from the server's side.
+	wrap func(http.Handler) http.Handler
+}
+
+func newIDEnvWith(t *testing.T, engine sqlstore.Engine, rates Rates, opts envOptions) *idEnv {
+	t.Helper()
 	c := &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	db := sqltest.Open(t, engine, c.Now)
+	if opts.open == nil {
+		opts.open = func(now eonpro.Clock) *sqlstore.DB { return sqltest.Open(t, engine, now) }
+	}
+	if opts.wrap == nil {
+		opts.wrap = func(h http.Handler) http.Handler { return h }
+	}
+	db := opts.open(c.Now)
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
 	notify := sqlstore.NewOutboxNotifier(db, log)
@@ -125,7 +146,7 @@ func newIDEnv(t *testing.T, engine sqlstore.Engine, rates Rates) *idEnv {
 		Consents: sqlstore.NewConsentService(db, ring),
 	})
 	s.SetReady(true)
-	srv := httptest.NewServer(s)
+	srv := httptest.NewServer(opts.wrap(s))
 	t.Cleanup(srv.Close)
 	// Invitation and reset messages link to this server's pages.
 	auth.Links = sqlstore.Links{PublicURL: srv.URL}

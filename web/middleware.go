@@ -115,6 +115,7 @@ func setRoute(ctx context.Context, pattern string) {
 
 // observe writes the access log line and the request metrics. The log
 // carries the path without its query string: queries may hold search terms.
+// A request whose client went away is logged as 499, at INFO like any.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -123,6 +124,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
 		d := time.Since(start)
 		status := rec.Status()
+		if clientGone(r) { // whatever was written, it did not reach the client
+			status = statusClientClosed
+		}
 		method := methodLabel(r.Method)
 		s.metrics.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 		s.metrics.duration.WithLabelValues(method, route).Observe(d.Seconds())

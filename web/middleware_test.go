@@ -1,12 +1,16 @@
 package web
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eonpro/eonpro"
 )
 
 var generatedID = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -278,4 +282,42 @@ func TestResponseController(t *testing.T) {
 			t.Errorf("status = %d, want 200: SetWriteDeadline did not reach the connection", resp.StatusCode)
 		}
 	})
+}
+
+// TestClientGone: a request whose client went away is logged as 499 at
+// INFO, never as an internal error, whatever its handler returned.
+func TestClientGone(t *testing.T) {
+	failed := fmt.Errorf("find patient: %w", context.Canceled)
+	for _, tc := range []struct {
+		name, target string
+		wantCode     int
+	}{
+		{"APIError", "/api/test/gone", statusClientClosed},
+		{"PageError", "/test/page-gone", statusClientClosed},
+		{"Answered", "/api/test/answered", http.StatusOK}, // written, never read
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, logs := newTestServer(t, Config{})
+			s.handle("GET /api/test/gone", func(http.ResponseWriter, *http.Request) error { return failed })
+			s.page("GET /test/page-gone", eonpro.PermPublic, func(http.ResponseWriter, *http.Request, *view) error { return failed })
+			s.handle("GET /api/test/answered", func(w http.ResponseWriter, r *http.Request) error {
+				writeJSON(w, http.StatusOK, map[string]string{"ok": "yes"})
+				return nil
+			})
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // the client hung up
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, httptest.NewRequestWithContext(ctx, http.MethodGet, tc.target, nil))
+			if w.Code != tc.wantCode {
+				t.Errorf("status written = %d, want %d", w.Code, tc.wantCode)
+			}
+			recs := logs.records(t, "request")
+			if len(recs) != 1 || recs[0]["status"] != 499.0 || recs[0]["level"] != "INFO" {
+				t.Errorf("access log = %v, want one line with status 499 at INFO", recs)
+			}
+			if strings.Contains(logs.String(), `"level":"ERROR"`) || len(logs.records(t, "internal error")) > 0 {
+				t.Errorf("a client that went away was logged as an error:\n%s", logs)
+			}
+		})
+	}
 }

@@ -2,10 +2,7 @@ package web
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -184,9 +181,12 @@ func (s *Server) page(pattern string, perm eonpro.Permission, h pageFunc) {
 			s.pageError(w, r, v, err)
 			return
 		}
-		if method != http.MethodGet && method != http.MethodHead && !s.validCSRF(r) {
-			s.pageError(w, r, v, eonpro.Errorf(eonpro.EFORBIDDEN, "The form has expired. Reload the page and try again."))
-			return
+		if method != http.MethodGet && method != http.MethodHead {
+			var ok bool
+			if r, ok = s.checkCSRF(r); !ok {
+				s.pageError(w, r, v, eonpro.Errorf(eonpro.EFORBIDDEN, "The form has expired. Reload the page and try again."))
+				return
+			}
 		}
 		if err := h(w, r, v); err != nil {
 			s.pageError(w, r, v, err)
@@ -268,44 +268,6 @@ func (s *Server) fillView(r *http.Request, v *view) error {
 	return nil
 }
 
-// csrfToken is the form token of the request's session: a MAC of the
-// session cookie, which a cross-site page can neither read nor compute.
-// It pairs with http.CrossOriginProtection for browsers that send neither
-// Sec-Fetch-Site nor Origin.
-func (s *Server) csrfToken(r *http.Request) string {
-	ck, err := r.Cookie(s.sessionCookieName())
-	if err != nil || ck.Value == "" {
-		return ""
-	}
-	return csrfTokenFor(ck.Value)
-}
-
-// csrfTokenFor is the form token of a session token.
-func csrfTokenFor(session string) string {
-	mac := hmac.New(sha256.New, []byte("eonpro csrf v1"))
-	mac.Write([]byte(session))
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-}
-
-// validCSRF checks the token of an unsafe request: the csrf form field or
-// the X-CSRF-Token header (htmx requests). Bearer-authenticated requests
-// carry no cookie and need none.
-func (s *Server) validCSRF(r *http.Request) bool {
-	want := s.csrfToken(r)
-	if want == "" {
-		return true
-	}
-	got := r.Header.Get("X-CSRF-Token")
-	if got == "" {
-		// Multipart forms are parsed by their handlers; the header is
-		// what upload scripts send.
-		if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
-			got = r.PostFormValue("csrf")
-		}
-	}
-	return hmac.Equal([]byte(got), []byte(want))
-}
-
 // render writes the page template name with v. It renders into a buffer
 // first, so a template error becomes the error page, not half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) error {
@@ -365,6 +327,9 @@ type errorPage struct {
 // is known. Another clinic's record shows the very same 404 as a missing
 // one: the message comes from the error, which the services word alike.
 func (s *Server) pageError(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	if s.answeredGone(w, r, err) {
+		return
+	}
 	code := eonpro.ErrorCode(err)
 	status := ErrorStatus(code)
 	if code == eonpro.EINTERNAL {

@@ -151,7 +151,7 @@ func (s *Server) pageAuditExport(w http.ResponseWriter, r *http.Request, v *view
 		if !ew.started {
 			return err
 		}
-		s.log.ErrorContext(r.Context(), "audit export cut short", "request_id", v.RequestID, "err", err)
+		s.log.Log(r.Context(), failureLevel(r), "audit export cut short", "request_id", v.RequestID, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 	if !ew.started {

@@ -80,6 +80,7 @@ var doneNotices = map[string]string{
 	"archived":          "The patient was archived.",
 	"restored":          "The patient is active again.",
 	"document-archived": "The document was archived.",
+	"document-uploaded": "The document was uploaded.",
 }
 
 func (s *Server) pagePatient(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -166,16 +167,16 @@ func (s *Server) pageArchiveDocument(w http.ResponseWriter, r *http.Request, v *
 	return nil
 }
 
-// pageUploadDocument stores an upload from patients.js and answers the
-// documents section, with the service's message when it refused the file.
+// pageUploadDocument stores an upload. patients.js (HX-Request) gets the
+// documents section back, with the service's message when it refused the
+// file; the form sent without JavaScript gets the patient's page: a
+// redirect to it, or the page with the message.
 func (s *Server) pageUploadDocument(w http.ResponseWriter, r *http.Request, v *view) error {
 	id := r.PathValue("id")
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(uploadTimeout))
 	_ = rc.SetWriteDeadline(time.Now().Add(uploadTimeout))
-	var status int
-	var message string
-	mr, err := r.MultipartReader()
+	mr, err := multipartReader(r)
 	if err != nil {
 		return eonpro.Errorf(eonpro.EBADREQUEST, "Send the document as multipart/form-data with a file part and a kind part.")
 	}
@@ -183,13 +184,16 @@ func (s *Server) pageUploadDocument(w http.ResponseWriter, r *http.Request, v *v
 	if err == nil {
 		_, err = s.cfg.Documents.CreateDocument(r.Context(), id, nd)
 	}
+	status, message := http.StatusCreated, ""
 	switch eonpro.ErrorCode(err) {
 	case "":
-		status = http.StatusCreated
 	case eonpro.EINVALID, eonpro.ETOOLARGE, eonpro.EBADREQUEST:
 		status, message = ErrorStatus(eonpro.ErrorCode(err)), uploadErrorText(err)
 	default:
 		return err
+	}
+	if r.Header.Get("HX-Request") != "true" {
+		return s.uploadAnswerPage(w, r, v, id, status, message)
 	}
 	docs, err := s.patientDocuments(r, v.Principal, id)
 	if err != nil {
@@ -197,6 +201,22 @@ func (s *Server) pageUploadDocument(w http.ResponseWriter, r *http.Request, v *v
 	}
 	docs.Error = message
 	v.Title, v.Data = "Patient", &patientRecord{Documents: docs}
+	return s.render(w, r, status, "patient", v)
+}
+
+// uploadAnswerPage answers an upload form sent without JavaScript: the
+// patient's page, through a redirect when the upload was stored.
+func (s *Server) uploadAnswerPage(w http.ResponseWriter, r *http.Request, v *view, id string, status int, message string) error {
+	if message == "" {
+		s.redirect(w, r, "/patients/"+id+"?done=document-uploaded")
+		return nil
+	}
+	rec, err := s.loadPatientRecord(r, v.Principal, id)
+	if err != nil {
+		return err
+	}
+	rec.Documents.Error = message
+	v.Title, v.Data = "Patient", rec // no identifier in the title (browser history)
 	return s.render(w, r, status, "patient", v)
 }
 

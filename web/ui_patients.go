@@ -72,7 +72,7 @@ func (s *Server) findPatientList(r *http.Request, l *patientList, f eonpro.Patie
 		return http.StatusUnprocessableEntity
 	} else if err != nil {
 		if eonpro.ErrorCode(err) == eonpro.EINTERNAL {
-			s.log.ErrorContext(r.Context(), "patient search", "request_id", eonpro.RequestIDFromContext(r.Context()), "err", err)
+			s.log.Log(r.Context(), failureLevel(r), "patient search", "request_id", eonpro.RequestIDFromContext(r.Context()), "err", err)
 		}
 		l.Error = "The search failed. Try again."
 		return ErrorStatus(eonpro.ErrorCode(err))
