@@ -69,8 +69,12 @@ func scanInvitation(rows scanner) (*eonpro.Invitation, error) {
 // validInvitation checks an invitation's input: an address, a role and an
 // optional name.
 func validInvitation(in eonpro.NewInvitation) (eonpro.NewInvitation, error) {
-	in.Email, in.Name = strings.TrimSpace(in.Email), strings.TrimSpace(in.Name)
 	fields := map[string]string{}
+	name, ok := eonpro.CleanText(in.Name)
+	if !ok {
+		fields["name"] = eonpro.InvisibleTextMessage
+	}
+	in.Email, in.Name = strings.TrimSpace(in.Email), name
 	if !validEmail(in.Email) {
 		fields["email"] = "must be a valid e-mail address"
 	}
