@@ -16,7 +16,6 @@ import (
 var countAlerts = sqlstore.Stmt{Name: "test_count_alerts", SQL: `
 SELECT count(*) FROM outbox WHERE recipient = $1 AND subject LIKE 'Security alert%'`}
 
-
 // alerts counts the security alerts sent to a recipient.
 func (e *auditEnv) alerts(to string) int {
 	e.t.Helper()
