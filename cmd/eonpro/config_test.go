@@ -96,6 +96,11 @@ func TestConfigValidate(t *testing.T) {
 			"EONPRO_S3_ENDPOINT": "http://127.0.0.1:9000"}, ""},
 		{"ErrAuditAnchorLockMode", map[string]string{"EONPRO_AUDIT_ANCHOR_LOCK_MODE": "LEGAL_HOLD"}, "EONPRO_AUDIT_ANCHOR_LOCK_MODE"},
 		{"ErrAuditAnchorRetention", map[string]string{"EONPRO_AUDIT_ANCHOR_RETENTION_DAYS": "0"}, "EONPRO_AUDIT_ANCHOR_RETENTION_DAYS"},
+		{"ErrMetricsOnPublicAddr", map[string]string{"EONPRO_ADDR": ":8080", "EONPRO_METRICS_ADDR": ":8080"}, "EONPRO_METRICS_ADDR"},
+		{"ErrMetricsTokenInProduction", map[string]string{"EONPRO_ENV": "production", "EONPRO_SECRET_KEY": strings.Repeat("k", 32),
+			"EONPRO_MASTER_KEY": master, "EONPRO_METRICS_TOKEN": "scrape-token-0123456789"}, "EONPRO_METRICS_TOKEN"},
+		{"ErrFailedAuthRate", map[string]string{"EONPRO_RATE_LIMIT_FAILED_AUTH": "lots"}, "EONPRO_RATE_LIMIT_FAILED_AUTH"},
+		{"OKMetricsOff", map[string]string{"EONPRO_METRICS_ADDR": "off"}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := loadConfig(env(tt.env), nil)

@@ -220,7 +220,8 @@ func waitForLog(t *testing.T, r io.Reader, msg string) string {
 // withDataDir gives kv a temporary EONPRO_DATA_DIR unless it names one,
 // so that tests never write development keys into the source tree.
 func withDataDir(t *testing.T, kv map[string]string) map[string]string {
-	out := map[string]string{"EONPRO_DATA_DIR": t.TempDir()}
+	// Servers of a test (replicas, say) each take a free metrics port.
+	out := map[string]string{"EONPRO_DATA_DIR": t.TempDir(), "EONPRO_METRICS_ADDR": "127.0.0.1:0"}
 	maps.Copy(out, kv)
 	return out
 }

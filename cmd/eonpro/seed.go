@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 
 	"github.com/eonpro/eonpro"
@@ -58,28 +59,37 @@ func (m *Main) seedDemo(ctx context.Context, onlyIfEmpty bool) error {
 			return errDemoPresent
 		}
 	}
+	var adminCtx context.Context
 	for _, dc := range demoClinics {
-		if err := m.seedClinic(ctx, dc); err != nil {
+		if adminCtx, err = m.seedClinic(ctx, dc); err != nil {
 			return fmt.Errorf("seed %s: %w", dc.slug, err)
 		}
+	}
+	// A pending invitation shows how joining works: the last clinic
+	// invites the first one's provider, who sees it on signing in.
+	users := sqlstore.NewUserService(m.db, sqlstore.NewOutboxNotifier(m.db, quieter(m.log, slog.LevelWarn)), nil)
+	invited := "provider1@" + demoClinics[0].slug + ".example.test"
+	if _, err := users.InviteMember(adminCtx, eonpro.NewInvitation{Email: invited, Role: eonpro.RoleProvider}); err != nil {
+		return fmt.Errorf("seed invitation: %w", err)
 	}
 	m.printDemoLogins()
 	return nil
 }
 
-func (m *Main) seedClinic(ctx context.Context, dc demoClinic) error {
+// seedClinic creates one demo clinic and returns the context of its admin.
+func (m *Main) seedClinic(ctx context.Context, dc demoClinic) (context.Context, error) {
 	clinics := sqlstore.NewClinicService(m.db)
 	users := sqlstore.NewUserService(m.db, nil, nil)
 	c, err := clinics.CreateClinic(ctx, dc.slug, dc.name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Demo sign-ins need no authenticator app; real clinics keep the
 	// default policy (2FA for every role but patient).
 	pol := eonpro.DefaultSecurityPolicy()
 	pol.MFARoles = []eonpro.Role{}
 	if _, err := clinics.UpdateClinic(ctx, c.ID, eonpro.ClinicUpdate{SecurityPolicy: &pol}); err != nil {
-		return err
+		return nil, err
 	}
 	system := ctx // operators' commands run as the system
 	member := func(local, name string, role eonpro.Role) (*eonpro.User, error) {
@@ -91,10 +101,10 @@ func (m *Main) seedClinic(ctx context.Context, dc demoClinic) error {
 	}
 	admin, err := member("admin", "Demo Admin", eonpro.RoleAdmin)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := member("staff", "Demo Staff", eonpro.RoleStaff); err != nil {
-		return err
+		return nil, err
 	}
 	// The rest is entered as the clinic's admin would, through the services.
 	ctx = eonpro.NewContextWithPrincipal(ctx, &eonpro.Principal{UserID: admin.ID, ClinicID: c.ID,
@@ -103,22 +113,22 @@ func (m *Main) seedClinic(ctx context.Context, dc demoClinic) error {
 	for i, p := range dc.providers {
 		u, err := member(fmt.Sprintf("provider%d", i+1), p[0], eonpro.RoleProvider)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		accepting := true
 		_, err = providers.CreateProvider(ctx, eonpro.NewProvider{UserID: u.ID, Credentials: []string{p[1]}, NPI: p[2],
 			DEANumber: p[3], Specialties: []string{"Primary care"}, Bio: "Demo provider.", AcceptingNewPatients: &accepting,
 			Licenses: []eonpro.NewLicense{{State: p[4], Number: fmt.Sprintf("DEMO-%s-%d", p[4], 1000+i), ExpiresOn: "2030-12-31"}}})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// The first patient signs in to the portal.
 	portal, err := member("patient", demoPatients[0][0]+" "+demoPatients[0][1], eonpro.RolePatient)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return m.seedPatients(ctx, dc, portal.ID)
+	return ctx, m.seedPatients(ctx, dc, portal.ID)
 }
 
 // seedPatients adds the demo patients; the first is linked to the portal
@@ -167,6 +177,8 @@ func (m *Main) printDemoLogins() {
 			fmt.Fprintf(m.Stdout, "    %s@%s.example.test\n", who, dc.slug)
 		}
 	}
+	fmt.Fprintf(m.Stdout, "  provider1@%s.example.test has a pending invitation from %s (see /invitations)\n",
+		demoClinics[0].slug, demoClinics[len(demoClinics)-1].name)
 	fmt.Fprintf(m.Stdout, "Open http://%s in a browser, or sign in to the API: curl -s -X POST http://%s/api/v1/auth/login -d '{\"email\":\"admin@sunrise.example.test\",\"password\":\"%s\"}'\n",
 		dialAddr(m.Config.Addr), dialAddr(m.Config.Addr), demoPassword)
 }
