@@ -25,8 +25,8 @@ func (e *idEnv) alerts(to string) int {
 }
 
 // TestCrossClinicAlertFlood: 50 requests naming another clinic are
-// refused (403, or 429 once limited) and alert that clinic's admins once
-// each, not once per request.
+// refused (404 as a missing clinic, or 429 once limited) and alert that
+// clinic's admins once each, not once per request.
 func TestCrossClinicAlertFlood(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *idEnv) {
 		e.clinic("alpha")
@@ -39,7 +39,7 @@ func TestCrossClinicAlertFlood(t *testing.T) {
 		tok := e.login("admin@alpha.test")
 		for range 50 {
 			res := e.do("GET", "/api/v1/clinic", nil, with(bearer(tok), []string{"X-Clinic", "beta"})...)
-			if res.Status != 403 && res.Status != 429 {
+			if res.Status != 404 && res.Status != 429 {
 				t.Fatalf("cross-clinic request: %d %s", res.Status, res.Raw)
 			}
 		}
