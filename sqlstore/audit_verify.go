@@ -18,8 +18,6 @@ ORDER BY seq`}
 SELECT id FROM audit_events WHERE COALESCE(clinic_id, '') = $1 AND seq = $2`}
 	selectAuditHeadRead = Stmt{Name: "select_audit_head", SQL: `
 SELECT seq, hash FROM audit_heads WHERE clinic_id = $1`}
-	selectClinicIDs = Stmt{Name: "select_clinic_ids", SQL: `
-SELECT id FROM clinics ORDER BY slug`}
 )
 
 // Verify checks a chain and alerts its admins when it is broken.
@@ -45,23 +43,8 @@ func (s *AuditService) VerifyAll(ctx context.Context) ([]*eonpro.VerifyResult, e
 	if p := eonpro.PrincipalFromContext(ctx); p != nil && !p.SuperAdmin {
 		return nil, eonpro.Errorf(eonpro.EFORBIDDEN, "Only platform administrators may verify every audit trail.")
 	}
-	ids := []string{""}
-	err := s.db.View(ctx, func(tx *Tx) error {
-		ids = ids[:1]
-		rows, err := tx.Query(ctx, selectClinicIDs)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
-	})
+	clinics, err := s.db.clinicIDs(ctx)
+	ids := append([]string{""}, clinics...) // the platform chain first
 	if err != nil {
 		return nil, fmt.Errorf("verify audit chains: %w", err)
 	}

@@ -330,27 +330,15 @@ func validatePolicy(p eonpro.SecurityPolicy, fields map[string]string) {
 }
 
 var selectEveryClinicID = Stmt{Name: "select_every_clinic_id", SQL: `
-SELECT id FROM clinics ORDER BY id`}
+SELECT id FROM clinics ORDER BY slug`}
 
-// clinicIDs lists the id of every clinic, for platform work that visits
-// each clinic's data in a transaction of its own.
+// clinicIDs lists the id of every clinic (by slug), for platform work that
+// visits each clinic's data in a transaction of its own.
 func (db *DB) clinicIDs(ctx context.Context) ([]string, error) {
 	var ids []string
-	err := db.View(ctx, func(tx *Tx) error {
-		ids = ids[:0]
-		rows, err := tx.Query(ctx, selectEveryClinicID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
+	err := db.View(ctx, func(tx *Tx) (err error) {
+		ids, err = queryAll(ctx, tx, selectEveryClinicID, scanString)
+		return err
 	})
 	return ids, err
 }
