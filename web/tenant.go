@@ -171,10 +171,7 @@ func (s *Server) resolveClinic(ctx context.Context, w http.ResponseWriter, r *ht
 	m := membershipIn(ms, c)
 	if c != nil && m == nil && !p.SuperAdmin {
 		if required {
-			if err := s.crossClinic(ctx, w, r, p, c.ID); err != nil {
-				return nil, nil, err
-			}
-			return nil, nil, errNoClinic
+			return nil, nil, s.crossClinic(ctx, w, r, p, c.ID)
 		}
 		c, missing = nil, true
 	}
