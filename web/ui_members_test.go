@@ -248,3 +248,70 @@ func TestUIMembersPhone(t *testing.T) {
 		})
 	})
 }
+
+// TestUIInvitations: alpha invites beta's admin, who sees a notice, then
+// declines one invitation and accepts the next; alpha withdraws another.
+func TestUIInvitations(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *idEnv) {
+		membersSeed(e)
+		admin := e.browserLike()
+		admin.signIn("admin@alpha.test")
+		invite := func(email string) {
+			t.Helper()
+			p := admin.post("/admin/members", url.Values{"email": {email}, "name": {"Typed Name"}, "role": {"billing"}})
+			if p.Status != http.StatusSeeOther {
+				t.Fatalf("invite %s: %d %s", email, p.Status, p.Body)
+			}
+		}
+		invite("admin@beta.test")
+		list := admin.get("/admin/members")
+		membersExpect(t, "pending", list, 200, "Pending invitations", "admin@beta.test")
+		if members := regexp.MustCompile(`(?s)<table class="responsive members">.*?</table>`).FindString(list.Body); strings.Contains(members, "admin@beta.test") {
+			t.Errorf("the members page shows beta's admin as a member before they accept")
+		}
+
+		b := e.browserLike()
+		b.signIn("admin@beta.test")
+		membersExpect(t, "notice", b.get("/"), 200, `id="invitation-notice"`, `href="/invitations"`)
+		page := b.get("/invitations")
+		membersExpect(t, "invitations", page, 200, "Alpha Clinic", "billing")
+		id := regexp.MustCompile(`/invitations/([^/"]+)/decline`).FindStringSubmatch(page.Body)
+		if id == nil {
+			t.Fatalf("no decline form:\n%s", page.Body)
+		}
+		p := b.post("/invitations/"+id[1]+"/decline", nil)
+		if p.Status != http.StatusSeeOther || p.Location != "/invitations?done=declined" {
+			t.Fatalf("decline: %d %q", p.Status, p.Location)
+		}
+		membersExpect(t, "declined", b.get(p.Location), 200, "Invitation declined.", "You have no pending invitations.")
+		if p := b.post("/invitations/"+id[1]+"/accept", nil); p.Status != http.StatusNotFound {
+			t.Errorf("accepting a declined invitation: %d, want 404", p.Status)
+		}
+
+		invite("admin@beta.test")
+		id = regexp.MustCompile(`/invitations/([^/"]+)/accept`).FindStringSubmatch(b.get("/invitations").Body)
+		if id == nil {
+			t.Fatal("no accept form for the second invitation")
+		}
+		p = b.post("/invitations/"+id[1]+"/accept", nil)
+		if p.Status != http.StatusSeeOther || p.Location != "/" {
+			t.Fatalf("accept: %d %q", p.Status, p.Location)
+		}
+		membersExpect(t, "in alpha", b.get("/"), 200, "Alpha Clinic", "(billing)")
+
+		invite("someone@else.test")
+		wid := regexp.MustCompile(`/admin/invitations/([^/"]+)/revoke`).FindStringSubmatch(admin.get("/admin/members").Body)
+		if wid == nil {
+			t.Fatal("no withdraw form")
+		}
+		p = admin.post("/admin/invitations/"+wid[1]+"/revoke", nil)
+		if p.Status != http.StatusSeeOther {
+			t.Fatalf("withdraw: %d", p.Status)
+		}
+		after := admin.get(p.Location)
+		membersExpect(t, "withdrawn", after, 200, "Invitation withdrawn.")
+		if strings.Contains(after.Body, "someone@else.test") {
+			t.Errorf("a withdrawn invitation is still listed")
+		}
+	})
+}
