@@ -212,6 +212,11 @@ type AuditService interface {
 	// how many it sent. The system and super admins only; EFORBIDDEN
 	// otherwise.
 	FlushAlerts(ctx context.Context) (int, error)
+	// SendAlert tells the admins of a clinic (super admins for the
+	// platform chain, clinicID "") about one committed critical event, by
+	// its id; the job that runs after the event's transaction calls it.
+	// Returns ENOTFOUND for an event not in that chain.
+	SendAlert(ctx context.Context, clinicID, eventID string) error
 }
 
 // PatientLookup finds a signed-in user's own patient record, for their

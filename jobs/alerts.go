@@ -7,6 +7,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/eonpro/eonpro"
+	"github.com/eonpro/eonpro/sqlstore"
 )
 
 // AlertsArgs is the periodic sending of the summaries of ended audit alert
@@ -36,4 +37,21 @@ func (w *AlertsWorker) Work(ctx context.Context, _ *river.Job[AlertsArgs]) error
 		w.log.Info("audit alert summaries", "sent", n)
 	}
 	return nil
+}
+
+// AuditAlertWorker sends the alert of one critical audit event, enqueued
+// in the event's own transaction (sqlstore.AuditAlertJob).
+type AuditAlertWorker struct {
+	river.WorkerDefaults[sqlstore.AuditAlertJob]
+	svc eonpro.AuditService
+}
+
+// Work sends the alert. An event that is gone (its clinic deleted) is not
+// retried.
+func (w *AuditAlertWorker) Work(ctx context.Context, job *river.Job[sqlstore.AuditAlertJob]) error {
+	err := w.svc.SendAlert(ctx, job.Args.ClinicID, job.Args.EventID)
+	if eonpro.ErrorCode(err) == eonpro.ENOTFOUND {
+		return river.JobCancel(err)
+	}
+	return err
 }

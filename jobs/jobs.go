@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -145,6 +146,9 @@ func New(db *sqlstore.DB, cfg Config, svc Services) (*Queue, error) {
 			func() (river.JobArgs, *river.InsertOpts) { return CheckpointArgs{}, nil },
 			&river.PeriodicJobOpts{ID: "audit_checkpoint", RunOnStart: true},
 		))
+		if err := river.AddWorkerSafely(workers, &AuditAlertWorker{svc: svc.Audit}); err != nil {
+			return nil, err
+		}
 		w := &AlertsWorker{svc: svc.Audit, log: cfg.Logger}
 		if err := addPeriodic(rc, w, cmp.Or(cfg.AlertInterval, time.Minute)); err != nil {
 			return nil, err
@@ -167,6 +171,7 @@ func New(db *sqlstore.DB, cfg Config, svc Services) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new job client: %w", err)
 	}
+	db.SetEnqueuer(q)
 	return q, nil
 }
 
@@ -226,6 +231,22 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx *sqlstore.Tx, args river.JobAr
 		return fmt.Errorf("enqueue %s: %w", args.Kind(), err)
 	}
 	return nil
+}
+
+// Insert enqueues job in the store transaction tx (sqlstore.Enqueuer, so
+// Tx.Enqueue reaches the queue). The job's metadata names the clinic of
+// the transaction, so a clinic's admins see their own failed jobs only.
+func (q *Queue) Insert(ctx context.Context, tx *sqlstore.Tx, job sqlstore.Job) error {
+	meta, err := json.Marshal(jobMeta{ClinicID: tx.ClinicID()})
+	if err != nil {
+		return err
+	}
+	return q.EnqueueTx(ctx, tx, job, &river.InsertOpts{Metadata: meta})
+}
+
+// jobMeta is the metadata of a job enqueued through Tx.Enqueue.
+type jobMeta struct {
+	ClinicID string `json:"clinic_id,omitempty"`
 }
 
 var countJobs = sqlstore.Stmt{Name: "count_jobs_by_state", SQL: `

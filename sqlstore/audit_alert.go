@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -240,9 +241,51 @@ func bookAlert(ctx context.Context, tx *Tx, ev eonpro.AuditEvent) error {
 			return err
 		}
 	}
-	if opened {
-		tx.onCommit = append(tx.onCommit, func(ctx context.Context) { tx.db.alertAudit(ctx, ev) })
+	if !opened {
+		return nil
 	}
+	// The alert is a job of the event's transaction: sent after commit,
+	// retried, never sent for a rolled-back event. A process without a
+	// job queue (the command line) alerts in process after commit.
+	err := tx.Enqueue(ctx, AuditAlertJob{ClinicID: ev.ClinicID, EventID: ev.ID})
+	if errors.Is(err, ErrNoQueue) {
+		tx.onCommit = append(tx.onCommit, func(ctx context.Context) { tx.db.alertAudit(ctx, ev) })
+		return nil
+	}
+	return err
+}
+
+// AuditAlertJob sends the alert of one committed critical audit event
+// (AuditService.SendAlert), by ids.
+type AuditAlertJob struct {
+	ClinicID string `json:"clinic_id"`
+	EventID  string `json:"event_id"`
+}
+
+// Kind names the job's worker.
+func (AuditAlertJob) Kind() string { return "audit_alert" }
+
+var selectAlertEvent = Stmt{Name: "select_alert_event", SQL: `
+SELECT id, action, outcome, occurred_at, actor_type, actor_id
+FROM audit_events
+WHERE COALESCE(clinic_id, '') = $1 AND id = $2`}
+
+// SendAlert sends the alert of a committed critical event by its id.
+func (s *AuditService) SendAlert(ctx context.Context, clinicID, eventID string) error {
+	if p := eonpro.PrincipalFromContext(ctx); p != nil && !p.SuperAdmin {
+		return eonpro.Errorf(eonpro.EFORBIDDEN, "Only the system sends audit alerts.")
+	}
+	ev := eonpro.AuditEvent{ClinicID: clinicID}
+	err := s.db.viewChain(ctx, clinicID, func(tx *Tx) error {
+		return tx.QueryRow(ctx, selectAlertEvent, clinicID, eventID).Scan(&ev.ID, &ev.Action, &ev.Outcome, &ev.Time,
+			&ev.ActorType, &ev.ActorID)
+	})
+	if errors.Is(err, ErrNoRows) {
+		return eonpro.Errorf(eonpro.ENOTFOUND, "Audit event not found.")
+	} else if err != nil {
+		return fmt.Errorf("send audit alert: %w", err)
+	}
+	s.alertEvent(ctx, ev)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -59,6 +60,8 @@ type DB struct {
 	log   *slog.Logger
 	slow  time.Duration
 	audit auditSink
+	// enqueuer is the job queue behind Tx.Enqueue (nil without one).
+	enqueuer atomic.Pointer[enqueuerBox]
 }
 
 // ParseURL splits a database URL into its engine and the driver's address.
