@@ -64,6 +64,8 @@ type Config struct {
 	MaxUploadBytes int64
 	// Consents records patients' consents.
 	Consents eonpro.ConsentService
+	// Jobs shows a clinic its failed background jobs (nil: none run here).
+	Jobs eonpro.JobService
 	// Limiter counts requests for the rate-limit tiers in Rates.
 	Limiter eonpro.RateLimiter
 	Rates   Rates
@@ -156,6 +158,7 @@ func (s *Server) routes() {
 	s.providerRoutes()
 	s.documentRoutes()
 	s.consentRoutes()
+	s.jobRoutes()
 	s.uiRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if isAPIPath(r.URL.Path) {

@@ -74,6 +74,7 @@ var nav = []struct {
 	{"Settings", "/admin/settings", eonpro.PermClinicManage},
 	{"API keys", "/admin/api-keys", eonpro.PermAPIKeysManage},
 	{"Audit log", "/admin/audit", eonpro.PermAuditRead},
+	{"Jobs", "/admin/jobs", eonpro.PermClinicManage},
 }
 
 // templates holds one parsed template set per page: the layout and

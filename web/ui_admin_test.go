@@ -372,3 +372,27 @@ func TestUIAdminAudit(t *testing.T) {
 		})
 	})
 }
+
+// TestUIJobs: the admin's page of background jobs answers, and only
+// admins open it; the API lists by state and names a bad one.
+func TestUIJobs(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *idEnv) {
+		membersSeed(e)
+		admin := e.browserLike()
+		admin.signIn("admin@alpha.test")
+		membersExpect(t, "jobs", admin.get("/admin/jobs"), 200, "Background jobs", "No failed jobs.")
+		staff := e.browserLike()
+		staff.signIn("staff@alpha.test")
+		membersExpect(t, "staff", staff.get("/admin/jobs"), 403)
+		tok := with(bearer(e.login("admin@alpha.test")), []string{"X-Clinic", "alpha"})
+		if res := e.do("GET", "/api/v1/jobs?state=failed", nil, tok...); res.Status != 200 || !strings.Contains(string(res.Raw), `"data":[]`) {
+			t.Errorf("jobs: %d %s", res.Status, res.Raw)
+		}
+		if res := e.do("GET", "/api/v1/jobs?state=lost", nil, tok...); res.Status != 422 || res.field("state") == "" {
+			t.Errorf("a bad state: %d %s, want 422 naming state", res.Status, res.Raw)
+		}
+		if res := e.do("POST", "/api/v1/jobs/abc/retry", nil, tok...); res.Status != 404 {
+			t.Errorf("a bad id: %d %s, want 404", res.Status, res.Raw)
+		}
+	})
+}

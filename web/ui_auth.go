@@ -21,6 +21,7 @@ func (s *Server) uiRoutes() {
 	s.page("GET /{$}", eonpro.PermSelf, s.pageHome)
 	s.adminPages()
 	s.memberPages()
+	s.jobPages()
 	s.unlockPages()
 	s.patientPages()
 	s.accountPages()

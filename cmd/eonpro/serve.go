@@ -162,6 +162,7 @@ func (m *Main) webConfig() (web.Config, error) {
 		Documents:      sqlstore.NewDocumentService(m.db, m.ring, m.blobs, m.Config.MaxUploadBytes),
 		MaxUploadBytes: m.Config.MaxUploadBytes,
 		Consents:       sqlstore.NewConsentService(m.db, m.ring),
+		Jobs:           m.queue,
 		Integrations:   m.Config.Integrations(),
 	}
 	if m.redis != nil {
