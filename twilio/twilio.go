@@ -164,5 +164,8 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.URL.Host = t.base.Host
 		r.Host = ""
 	}
-	return cmp.Or[http.RoundTripper](t.next, http.DefaultTransport).RoundTrip(r)
+	if t.next == nil {
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	return t.next.RoundTrip(r)
 }
