@@ -101,6 +101,8 @@ func TestConfigValidate(t *testing.T) {
 			"EONPRO_MASTER_KEY": master, "EONPRO_METRICS_TOKEN": "scrape-token-0123456789"}, "EONPRO_METRICS_TOKEN"},
 		{"ErrFailedAuthRate", map[string]string{"EONPRO_RATE_LIMIT_FAILED_AUTH": "lots"}, "EONPRO_RATE_LIMIT_FAILED_AUTH"},
 		{"OKMetricsOff", map[string]string{"EONPRO_METRICS_ADDR": "off"}, ""},
+		{"ErrTwilioNoSID", map[string]string{"EONPRO_TWILIO_AUTH_TOKEN": "tok", "EONPRO_TWILIO_FROM": "+15125550100"}, "EONPRO_TWILIO_ACCOUNT_SID"},
+		{"ErrTwilioBaseURL", map[string]string{"EONPRO_TWILIO_BASE_URL": "twilio"}, "EONPRO_TWILIO_BASE_URL"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := loadConfig(env(tt.env), nil)

@@ -86,6 +86,7 @@ type Main struct {
 	db      *sqlstore.DB
 	redis   *redis.Client
 	queue   *jobs.Queue
+	notify  eonpro.Notifier // see notifier
 	server  *web.Server
 	http    *http.Server
 	ln      net.Listener

@@ -47,7 +47,7 @@ func (m *Main) serve(ctx context.Context) error {
 		}
 	}
 	m.patients = sqlstore.NewPatientService(m.db, m.ring)
-	audit, err := m.auditService(ctx, sqlstore.NewOutboxNotifier(m.db, m.log), m.patients)
+	audit, err := m.auditService(ctx, m.notifier(), m.patients)
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (m *Main) webConfig() (web.Config, error) {
 	if err != nil {
 		return web.Config{}, err
 	}
-	notify := sqlstore.NewOutboxNotifier(m.db, m.log)
+	notify := m.notifier()
 	auth, err := sqlstore.NewAuthService(m.db, notify, secret)
 	if err != nil {
 		return web.Config{}, err
