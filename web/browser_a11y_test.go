@@ -102,7 +102,7 @@ func TestBrowserAccessibilityPages(t *testing.T) {
 		b.waitText("main h1", "Dashboard")
 		pages := []string{"/", "/patients", "/patients/new", "/patients/" + w.own, "/patients/" + w.own + "/edit",
 			"/providers", "/providers/" + w.provider, "/admin/members", "/admin/settings", "/admin/api-keys",
-			"/admin/audit", "/account", "/account/mfa", "/account/sessions", "/invitations", "/patients/" + w.betaPatient}
+			"/admin/audit", "/account", "/account/mfa", "/account/sessions", "/invitations", "/admin/jobs", "/patients/" + w.betaPatient}
 		for _, width := range []int64{1280, 390} {
 			mustBrowserStep(b, "viewport", chromedp.EmulateViewport(width, 900))
 			for _, p := range pages {

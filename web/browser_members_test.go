@@ -35,7 +35,8 @@ func TestBrowserMembersInvite(t *testing.T) {
 		b.fill("#invite-role", "provider")
 		b.submit("form[action='/admin/members']")
 		b.waitText(".flash", "Invitation sent.")
-		b.waitText("table.members", "Nora Newcomer")
+		// A pending invitation, not a member, until she accepts.
+		b.waitText("table.invitations", "Nora Newcomer")
 		b.submit("#logout-form")
 		b.waitURL("/login")
 
