@@ -22,41 +22,44 @@ import (
 // win over the environment. Secret fields are masked when logged.
 // docs/configuration.md is generated from these tags (see config_test.go).
 type Config struct {
-	Env              string        `env:"EONPRO_ENV" default:"development" help:"development, test or production; production refuses to start without its secrets"`
-	Addr             string        `env:"EONPRO_ADDR" flag:"addr" default:":8080" help:"address the HTTP server listens on"`
-	DatabaseURL      string        `env:"EONPRO_DATABASE_URL" flag:"database-url" default:"sqlite:data/eonpro.db" secret:"url" help:"sqlite:PATH, or a postgres:// (postgresql://) URL"`
-	AllowInsecureDB  bool          `env:"EONPRO_ALLOW_INSECURE_DB" default:"false" help:"in production, allow a PostgreSQL URL with sslmode=disable or allow"`
-	DBMaxConns       int           `env:"EONPRO_DB_MAX_CONNS" default:"0" help:"PostgreSQL pool size; 0 means 2×CPU+1"`
-	SlowQueryMS      int           `env:"EONPRO_SLOW_QUERY_MS" default:"200" help:"statements slower than this are logged by name (never with arguments)"`
-	RedisURL         string        `env:"EONPRO_REDIS_URL" flag:"redis-url" secret:"url" help:"optional redis:// or rediss:// URL, shared by replicas"`
-	LogLevel         string        `env:"EONPRO_LOG_LEVEL" flag:"log-level" default:"info" help:"debug, info, warn or error"`
-	MaxBodyBytes     int64         `env:"EONPRO_MAX_BODY_BYTES" default:"1048576" help:"largest accepted request body (413 beyond)"`
-	ShutdownTimeout  time.Duration `env:"EONPRO_SHUTDOWN_TIMEOUT" default:"30s" help:"how long in-flight requests and jobs get to finish on SIGTERM"`
-	PurgeInterval    time.Duration `env:"EONPRO_PURGE_INTERVAL" default:"1h" help:"how often expired sessions and tokens are purged"`
-	DataDir          string        `env:"EONPRO_DATA_DIR" default:"data" help:"directory for local files: the development secret and master keys"`
-	SecretKey        string        `env:"EONPRO_SECRET_KEY" secret:"true" help:"at least 32 bytes; root of the token-signing, HMAC and 2FA-secret keys. Required in production; in development one is generated into EONPRO_DATA_DIR/secret.key"`
-	MasterKey        string        `env:"EONPRO_MASTER_KEY" secret:"true" help:"base64 of 32 random bytes (openssl rand -base64 32): the master key that wraps every clinic's PHI data keys. Production needs this, EONPRO_MASTER_KEY_FILE or EONPRO_KMS_KEY_ID; in development one is generated into EONPRO_DATA_DIR/master.key"`
-	MasterKeyFile    string        `env:"EONPRO_MASTER_KEY_FILE" help:"file holding the master key as base64 of 32 bytes (a mounted secret)"`
-	KMSKeyID         string        `env:"EONPRO_KMS_KEY_ID" help:"AWS KMS key id, ARN or alias that wraps the clinic data keys instead of a local master key; region EONPRO_AWS_REGION, credentials from the AWS default chain"`
-	KMSEndpoint      string        `env:"EONPRO_KMS_ENDPOINT" help:"KMS endpoint URL, for a local KMS (tests, LocalStack)"`
-	PublicURL        string        `env:"EONPRO_PUBLIC_URL" help:"where people reach the web app (https://app.example.com): invitation and password-reset messages link to it (to SLUG.EONPRO_BASE_DOMAIN when that is set). In development it defaults to http://localhost:PORT; in production without it the messages carry only their codes"`
-	BaseDomain       string        `env:"EONPRO_BASE_DOMAIN" help:"clinics are reached at SLUG.BASE_DOMAIN (e.g. eonpro.app); custom domains are set per clinic"`
-	RateStrict       string        `env:"EONPRO_RATE_LIMIT_STRICT" default:"5/15m" help:"sign-in, 2FA, password reset and phone codes, per IP and route (COUNT/DURATION)"`
-	RateStandard     string        `env:"EONPRO_RATE_LIMIT_STANDARD" default:"300/1m" help:"the authenticated API and the web app's pages, per user or API key (COUNT/DURATION); a person working in the web app makes several requests a minute (pages, search as you type, the idle keep-alive)"`
-	RateRelaxed      string        `env:"EONPRO_RATE_LIMIT_RELAXED" default:"200/1m" help:"health and static reads, per IP (COUNT/DURATION)"`
-	HealthToken      string        `env:"EONPRO_HEALTH_TOKEN" secret:"true" help:"bearer token for GET /api/health?full=true"`
-	RateFailedAuth   string        `env:"EONPRO_RATE_LIMIT_FAILED_AUTH" default:"30/1m" help:"presented credentials (session cookies, tokens, API keys) that failed, per IP; beyond, 429 (COUNT/DURATION)"`
-	MetricsAddr      string        `env:"EONPRO_METRICS_ADDR" default:"127.0.0.1:9090" help:"listen address of GET /metrics, kept off the public listener: a private address, or off"`
-	MetricsToken     string        `env:"EONPRO_METRICS_TOKEN" secret:"true" help:"bearer token that also serves GET /metrics on the public listener (refused in production)"`
-	StripeKey        string        `env:"EONPRO_STRIPE_SECRET_KEY" secret:"true" help:"Stripe secret key (integration: stripe)"`
-	TwilioToken      string        `env:"EONPRO_TWILIO_AUTH_TOKEN" secret:"true" help:"Twilio auth token (integration: twilio): texts go out through Twilio's Messages API instead of the development outbox"`
-	TwilioAccountSID string        `env:"EONPRO_TWILIO_ACCOUNT_SID" help:"Twilio account SID (AC…), with EONPRO_TWILIO_AUTH_TOKEN"`
-	TwilioFrom       string        `env:"EONPRO_TWILIO_FROM" help:"the sender of texts: an E.164 number or a Messaging Service SID (MG…), with EONPRO_TWILIO_AUTH_TOKEN"`
-	TwilioBaseURL    string        `env:"EONPRO_TWILIO_BASE_URL" help:"Twilio API address for a test double (default Twilio's own)"`
-	LifefileKey      string        `env:"EONPRO_LIFEFILE_API_KEY" secret:"true" help:"Lifefile pharmacy API key (integration: lifefile)"`
-	AWSRegion        string        `env:"EONPRO_AWS_REGION" help:"AWS region for S3, SES and KMS (integration: aws)"`
-	OpenAIKey        string        `env:"EONPRO_OPENAI_API_KEY" secret:"true" help:"OpenAI API key (integration: openai)"`
-	ZoomSecret       string        `env:"EONPRO_ZOOM_CLIENT_SECRET" secret:"true" help:"Zoom OAuth client secret (integration: zoom)"`
+	Env                 string        `env:"EONPRO_ENV" default:"development" help:"development, test or production; production refuses to start without its secrets"`
+	Addr                string        `env:"EONPRO_ADDR" flag:"addr" default:":8080" help:"address the HTTP server listens on"`
+	DatabaseURL         string        `env:"EONPRO_DATABASE_URL" flag:"database-url" default:"sqlite:data/eonpro.db" secret:"url" help:"sqlite:PATH, or a postgres:// (postgresql://) URL"`
+	AllowInsecureDB     bool          `env:"EONPRO_ALLOW_INSECURE_DB" default:"false" help:"in production, allow a PostgreSQL URL with sslmode=disable or allow"`
+	DBMaxConns          int           `env:"EONPRO_DB_MAX_CONNS" default:"0" help:"PostgreSQL pool size; 0 means 2×CPU+1"`
+	SlowQueryMS         int           `env:"EONPRO_SLOW_QUERY_MS" default:"200" help:"statements slower than this are logged by name (never with arguments)"`
+	RedisURL            string        `env:"EONPRO_REDIS_URL" flag:"redis-url" secret:"url" help:"optional redis:// or rediss:// URL, shared by replicas"`
+	LogLevel            string        `env:"EONPRO_LOG_LEVEL" flag:"log-level" default:"info" help:"debug, info, warn or error"`
+	MaxBodyBytes        int64         `env:"EONPRO_MAX_BODY_BYTES" default:"1048576" help:"largest accepted request body (413 beyond)"`
+	ShutdownTimeout     time.Duration `env:"EONPRO_SHUTDOWN_TIMEOUT" default:"30s" help:"how long in-flight requests and jobs get to finish on SIGTERM"`
+	PurgeInterval       time.Duration `env:"EONPRO_PURGE_INTERVAL" default:"1h" help:"how often expired sessions and tokens are purged"`
+	DataDir             string        `env:"EONPRO_DATA_DIR" default:"data" help:"directory for local files: the development secret and master keys"`
+	SecretKey           string        `env:"EONPRO_SECRET_KEY" secret:"true" help:"at least 32 bytes; root of the token-signing, HMAC and 2FA-secret keys. Required in production; in development one is generated into EONPRO_DATA_DIR/secret.key"`
+	MasterKey           string        `env:"EONPRO_MASTER_KEY" secret:"true" help:"base64 of 32 random bytes (openssl rand -base64 32): the master key that wraps every clinic's PHI data keys. Production needs this, EONPRO_MASTER_KEY_FILE or EONPRO_KMS_KEY_ID; in development one is generated into EONPRO_DATA_DIR/master.key"`
+	MasterKeyFile       string        `env:"EONPRO_MASTER_KEY_FILE" help:"file holding the master key as base64 of 32 bytes (a mounted secret)"`
+	KMSKeyID            string        `env:"EONPRO_KMS_KEY_ID" help:"AWS KMS key id, ARN or alias that wraps the clinic data keys instead of a local master key; region EONPRO_AWS_REGION, credentials from the AWS default chain"`
+	KMSEndpoint         string        `env:"EONPRO_KMS_ENDPOINT" help:"KMS endpoint URL, for a local KMS (tests, LocalStack)"`
+	PublicURL           string        `env:"EONPRO_PUBLIC_URL" help:"where people reach the web app (https://app.example.com): invitation and password-reset messages link to it (to SLUG.EONPRO_BASE_DOMAIN when that is set). In development it defaults to http://localhost:PORT; in production without it the messages carry only their codes"`
+	BaseDomain          string        `env:"EONPRO_BASE_DOMAIN" help:"clinics are reached at SLUG.BASE_DOMAIN (e.g. eonpro.app); custom domains are set per clinic"`
+	RateStrict          string        `env:"EONPRO_RATE_LIMIT_STRICT" default:"5/15m" help:"sign-in, 2FA, password reset and phone codes, per IP and route (COUNT/DURATION)"`
+	RateStandard        string        `env:"EONPRO_RATE_LIMIT_STANDARD" default:"300/1m" help:"the authenticated API and the web app's pages, per user or API key (COUNT/DURATION); a person working in the web app makes several requests a minute (pages, search as you type, the idle keep-alive)"`
+	RateRelaxed         string        `env:"EONPRO_RATE_LIMIT_RELAXED" default:"200/1m" help:"health and static reads, per IP (COUNT/DURATION)"`
+	HealthToken         string        `env:"EONPRO_HEALTH_TOKEN" secret:"true" help:"bearer token for GET /api/health?full=true"`
+	RateFailedAuth      string        `env:"EONPRO_RATE_LIMIT_FAILED_AUTH" default:"30/1m" help:"presented credentials (session cookies, tokens, API keys) that failed, per IP; beyond, 429 (COUNT/DURATION)"`
+	MetricsAddr         string        `env:"EONPRO_METRICS_ADDR" default:"127.0.0.1:9090" help:"listen address of GET /metrics, kept off the public listener: a private address, or off"`
+	MetricsToken        string        `env:"EONPRO_METRICS_TOKEN" secret:"true" help:"bearer token that also serves GET /metrics on the public listener (refused in production)"`
+	StripeKey           string        `env:"EONPRO_STRIPE_SECRET_KEY" secret:"true" help:"Stripe secret key (integration: stripe)"`
+	TwilioToken         string        `env:"EONPRO_TWILIO_AUTH_TOKEN" secret:"true" help:"Twilio auth token (integration: twilio): texts go out through Twilio's Messages API instead of the development outbox"`
+	SESFrom             string        `env:"EONPRO_SES_FROM" help:"sender of e-mail through AWS SES v2 (an identity verified in SES, like \"Clinic <no-reply@example.com>\"); region EONPRO_AWS_REGION, credentials from the AWS default chain. Unset: e-mail goes to the development outbox"`
+	SESEndpoint         string        `env:"EONPRO_SES_ENDPOINT" help:"SES API address for a VPC endpoint or a test double (default AWS's own)"`
+	SESConfigurationSet string        `env:"EONPRO_SES_CONFIGURATION_SET" help:"SES configuration set for sending events (optional)"`
+	TwilioAccountSID    string        `env:"EONPRO_TWILIO_ACCOUNT_SID" help:"Twilio account SID (AC…), with EONPRO_TWILIO_AUTH_TOKEN"`
+	TwilioFrom          string        `env:"EONPRO_TWILIO_FROM" help:"the sender of texts: an E.164 number or a Messaging Service SID (MG…), with EONPRO_TWILIO_AUTH_TOKEN"`
+	TwilioBaseURL       string        `env:"EONPRO_TWILIO_BASE_URL" help:"Twilio API address for a test double (default Twilio's own)"`
+	LifefileKey         string        `env:"EONPRO_LIFEFILE_API_KEY" secret:"true" help:"Lifefile pharmacy API key (integration: lifefile)"`
+	AWSRegion           string        `env:"EONPRO_AWS_REGION" help:"AWS region for S3, SES and KMS (integration: aws)"`
+	OpenAIKey           string        `env:"EONPRO_OPENAI_API_KEY" secret:"true" help:"OpenAI API key (integration: openai)"`
+	ZoomSecret          string        `env:"EONPRO_ZOOM_CLIENT_SECRET" secret:"true" help:"Zoom OAuth client secret (integration: zoom)"`
 
 	AuditFallback           string        `env:"EONPRO_AUDIT_FALLBACK" help:"JSON-lines file that receives audit events the database could not store (the request fails either way); default EONPRO_DATA_DIR/audit-fallback.jsonl"`
 	AuditSigningKeyFile     string        `env:"EONPRO_AUDIT_SIGNING_KEY_FILE" help:"PEM (PKCS #8) Ed25519 private key that signs audit checkpoints, kept outside the database (openssl genpkey -algorithm ed25519). Required in production; in development one is generated into EONPRO_DATA_DIR/audit-signing.key"`
@@ -205,6 +208,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TwilioToken != "" && (!twilioSID.MatchString(c.TwilioAccountSID) || c.TwilioFrom == "") {
 		return errors.New("config: EONPRO_TWILIO_AUTH_TOKEN needs EONPRO_TWILIO_ACCOUNT_SID (AC and 32 hex digits) and EONPRO_TWILIO_FROM")
+	}
+	if c.SESEndpoint != "" && c.SESFrom == "" {
+		return errors.New("config: EONPRO_SES_ENDPOINT needs EONPRO_SES_FROM")
 	}
 	if c.TwilioBaseURL != "" {
 		if u, err := url.Parse(c.TwilioBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

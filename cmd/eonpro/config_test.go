@@ -102,6 +102,7 @@ func TestConfigValidate(t *testing.T) {
 		{"ErrFailedAuthRate", map[string]string{"EONPRO_RATE_LIMIT_FAILED_AUTH": "lots"}, "EONPRO_RATE_LIMIT_FAILED_AUTH"},
 		{"OKMetricsOff", map[string]string{"EONPRO_METRICS_ADDR": "off"}, ""},
 		{"ErrTwilioNoSID", map[string]string{"EONPRO_TWILIO_AUTH_TOKEN": "tok", "EONPRO_TWILIO_FROM": "+15125550100"}, "EONPRO_TWILIO_ACCOUNT_SID"},
+		{"ErrSESEndpointAlone", map[string]string{"EONPRO_SES_ENDPOINT": "http://127.0.0.1:9001"}, "EONPRO_SES_FROM"},
 		{"ErrTwilioBaseURL", map[string]string{"EONPRO_TWILIO_BASE_URL": "twilio"}, "EONPRO_TWILIO_BASE_URL"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 
 	"github.com/eonpro/eonpro"
+	"github.com/eonpro/eonpro/awsconf"
+	"github.com/eonpro/eonpro/ses"
 	"github.com/eonpro/eonpro/sqlstore"
 	"github.com/eonpro/eonpro/twilio"
 )
@@ -40,13 +42,26 @@ func (n *deliveryNotifier) Notify(ctx context.Context, m eonpro.Message) error {
 	return nil
 }
 
-// notifier is the platform's message sender: the providers configured by
-// the environment, the development outbox for the rest. One per process.
-func (m *Main) notifier() eonpro.Notifier {
-	if m.notify != nil {
-		return m.notify
-	}
+// openNotifier builds the platform's message sender: the providers the
+// environment configures (EONPRO_SES_FROM, EONPRO_TWILIO_*), the
+// development outbox for the rest.
+func (m *Main) openNotifier(ctx context.Context) error {
 	n := &deliveryNotifier{senders: map[string]eonpro.Sender{}, fallback: sqlstore.NewOutboxNotifier(m.db, m.log), log: m.log}
+	if c := m.Config; c.SESFrom != "" {
+		cfg, err := awsconf.Load(ctx, c.AWSRegion)
+		if err != nil {
+			return fmt.Errorf("e-mail through SES: %w", err)
+		}
+		var opts []ses.Option
+		if c.SESEndpoint != "" {
+			opts = append(opts, ses.WithEndpoint(c.SESEndpoint))
+		}
+		if c.SESConfigurationSet != "" {
+			opts = append(opts, ses.WithConfigurationSet(c.SESConfigurationSet))
+		}
+		n.senders[eonpro.ChannelEmail] = ses.New(cfg, c.SESFrom, opts...)
+		m.log.Info("e-mail", "provider", "ses")
+	}
 	if c := m.Config; c.TwilioToken != "" {
 		var opts []twilio.Option
 		if c.TwilioBaseURL != "" {
@@ -56,5 +71,14 @@ func (m *Main) notifier() eonpro.Notifier {
 		m.log.Info("text messages", "provider", "twilio")
 	}
 	m.notify = n
-	return n
+	return nil
+}
+
+// notifier is the sender openNotifier built (the development outbox when
+// it has not run: operator commands).
+func (m *Main) notifier() eonpro.Notifier {
+	if m.notify == nil {
+		return sqlstore.NewOutboxNotifier(m.db, m.log)
+	}
+	return m.notify
 }

@@ -47,6 +47,9 @@ func (m *Main) serve(ctx context.Context) error {
 		}
 	}
 	m.patients = sqlstore.NewPatientService(m.db, m.ring)
+	if err := m.openNotifier(ctx); err != nil {
+		return err
+	}
 	audit, err := m.auditService(ctx, m.notifier(), m.patients)
 	if err != nil {
 		return err
