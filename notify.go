@@ -3,6 +3,7 @@ package eonpro
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Notification channels.
@@ -71,4 +72,11 @@ func (e *DeliveryError) Error() string {
 		kind = "permanent"
 	}
 	return fmt.Sprintf("%s: %s delivery error %s: %s", e.Provider, kind, e.Code, e.Message)
+}
+
+// OutboxMessage is a message the development sender kept (in the outbox
+// table and the log) instead of sending it.
+type OutboxMessage struct {
+	Message
+	CreatedAt time.Time
 }

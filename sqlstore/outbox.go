@@ -47,6 +47,37 @@ func (n *OutboxNotifier) Notify(ctx context.Context, m eonpro.Message) error {
 	return nil
 }
 
+var selectClinicOutbox = Stmt{Name: "select_clinic_outbox", SQL: `
+SELECT channel, recipient, subject, body, created_at
+FROM outbox
+WHERE recipient IN (
+    SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.clinic_id = $1
+    UNION
+    SELECT u.phone FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.clinic_id = $1 AND u.phone IS NOT NULL
+    UNION
+    SELECT i.email FROM invitations i WHERE i.clinic_id = $1)
+ORDER BY created_at DESC, id DESC
+LIMIT $2`}
+
+// FindClinicMessages lists the newest messages (at most limit) the
+// development sender kept for the people of a clinic: its members and the
+// addresses it invited. Development only: the bodies carry codes.
+func (n *OutboxNotifier) FindClinicMessages(ctx context.Context, clinicID string, limit int) ([]*eonpro.OutboxMessage, error) {
+	var out []*eonpro.OutboxMessage
+	err := n.db.View(ctx, func(tx *Tx) (err error) {
+		out, err = queryAll(ctx, tx, selectClinicOutbox, func(rows scanner) (*eonpro.OutboxMessage, error) {
+			var m eonpro.OutboxMessage
+			err := rows.Scan(&m.Channel, &m.To, &m.Subject, &m.Body, &m.CreatedAt)
+			return &m, err
+		}, clinicID, limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find outbox: %w", err)
+	}
+	return out, nil
+}
+
 // LatestMessage returns the newest message to a recipient, for development
 // and tests. Returns ENOTFOUND.
 func (n *OutboxNotifier) LatestMessage(ctx context.Context, to string) (*eonpro.Message, error) {

@@ -144,6 +144,7 @@ func newIDEnvWith(t *testing.T, engine sqlstore.Engine, rates Rates, opts envOpt
 		Providers: sqlstore.NewProviderService(db),
 		Documents: sqlstore.NewDocumentService(db, ring, blobs, testMaxUpload), MaxUploadBytes: testMaxUpload,
 		Consents: sqlstore.NewConsentService(db, ring),
+		Outbox:   notify.FindClinicMessages,
 	})
 	s.SetReady(true)
 	srv := httptest.NewServer(opts.wrap(s))

@@ -66,6 +66,9 @@ type Config struct {
 	Consents eonpro.ConsentService
 	// Jobs shows a clinic its failed background jobs (nil: none run here).
 	Jobs eonpro.JobService
+	// Outbox, in development only, lists the messages the development
+	// sender kept for a clinic's people (the /admin/outbox page).
+	Outbox OutboxFunc
 	// Limiter counts requests for the rate-limit tiers in Rates.
 	Limiter eonpro.RateLimiter
 	Rates   Rates

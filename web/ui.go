@@ -75,6 +75,7 @@ var nav = []struct {
 	{"API keys", "/admin/api-keys", eonpro.PermAPIKeysManage},
 	{"Audit log", "/admin/audit", eonpro.PermAuditRead},
 	{"Jobs", "/admin/jobs", eonpro.PermClinicManage},
+	{"Outbox", "/admin/outbox", eonpro.PermMembersManage}, // development only
 }
 
 // templates holds one parsed template set per page: the layout and
@@ -260,6 +261,9 @@ func (s *Server) fillView(r *http.Request, v *view) error {
 		}
 	}
 	for _, n := range nav {
+		if n.href == "/admin/outbox" && s.cfg.Outbox == nil {
+			continue
+		}
 		if p.Can(n.perm) {
 			active := n.href == r.URL.Path || (n.href != "/" && strings.HasPrefix(r.URL.Path, n.href+"/"))
 			v.Nav = append(v.Nav, navItem{Label: n.label, Href: n.href, Active: active})

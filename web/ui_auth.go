@@ -22,6 +22,7 @@ func (s *Server) uiRoutes() {
 	s.adminPages()
 	s.memberPages()
 	s.jobPages()
+	s.outboxPages()
 	s.unlockPages()
 	s.patientPages()
 	s.accountPages()

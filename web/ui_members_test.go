@@ -315,3 +315,26 @@ func TestUIInvitations(t *testing.T) {
 		}
 	})
 }
+
+// TestUIOutbox: in development an admin reads the invitation they sent in
+// the outbox page; another clinic's admin does not see it; a server
+// without the development outbox has no such page.
+func TestUIOutbox(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *idEnv) {
+		membersSeed(e)
+		admin := e.browserLike()
+		admin.signIn("admin@alpha.test")
+		membersExpect(t, "empty", admin.get("/admin/outbox"), 200, "Outbox (development)", `href="/admin/outbox"`)
+		admin.post("/admin/members", url.Values{"email": {"nora@alpha.test"}, "name": {"Nora"}, "role": {"staff"}})
+		code := e.sentCode("nora@alpha.test", membersInviteCode)
+		membersExpect(t, "invitation", admin.get("/admin/outbox"), 200, "Your invitation to Alpha Clinic", "nora@alpha.test", code)
+		beta := e.browserLike()
+		beta.signIn("admin@beta.test")
+		if p := beta.get("/admin/outbox"); p.Status != 200 || strings.Contains(p.Body, "nora@alpha.test") || strings.Contains(p.Body, code) {
+			t.Errorf("beta's outbox: %d, shows alpha's invitation: %v", p.Status, strings.Contains(p.Body, code))
+		}
+		staff := e.browserLike()
+		staff.signIn("staff@alpha.test")
+		membersExpect(t, "staff", staff.get("/admin/outbox"), 403)
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/eonpro/eonpro/ses"
 	"github.com/eonpro/eonpro/sqlstore"
 	"github.com/eonpro/eonpro/twilio"
+	"github.com/eonpro/eonpro/web"
 )
 
 // deliveryNotifier sends each message through the provider configured for
@@ -81,4 +82,13 @@ func (m *Main) notifier() eonpro.Notifier {
 		return sqlstore.NewOutboxNotifier(m.db, m.log)
 	}
 	return m.notify
+}
+
+// devOutbox is the development outbox page's source: outside production
+// only, as the messages it shows carry codes.
+func (m *Main) devOutbox() web.OutboxFunc {
+	if m.Config.Env == "production" {
+		return nil
+	}
+	return sqlstore.NewOutboxNotifier(m.db, m.log).FindClinicMessages
 }

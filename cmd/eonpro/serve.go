@@ -166,6 +166,7 @@ func (m *Main) webConfig() (web.Config, error) {
 		MaxUploadBytes: m.Config.MaxUploadBytes,
 		Consents:       sqlstore.NewConsentService(m.db, m.ring),
 		Jobs:           m.queue,
+		Outbox:         m.devOutbox(),
 		Integrations:   m.Config.Integrations(),
 	}
 	if m.redis != nil {
