@@ -2,8 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -27,24 +25,8 @@ func TestQueueSendsAlertSummaries(t *testing.T) {
 			var now atomic.Int64
 			now.Store(time.Now().UnixNano())
 			db := sqltest.Open(t, engine, func() time.Time { return time.Unix(0, now.Load()).UTC() })
-			notify := sqlstore.NewOutboxNotifier(db, slog.New(slog.DiscardHandler))
-			_, key, _ := ed25519.GenerateKey(rand.Reader)
-			audit, err := sqlstore.NewAuditService(db, sqlstore.AuditOptions{Notifier: notify, SigningKey: key, CheckpointDir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := sqlstore.NewClinicService(db).CreateClinic(ctx, "alpha", "Alpha")
-			if err != nil {
-				t.Fatal(err)
-			}
-			users := sqlstore.NewUserService(db, notify, nil)
-			u, err := users.CreateUser(ctx, eonpro.NewUser{Email: "admin@alpha.test", Password: "correct horse battery staple"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := users.AddMembership(ctx, u.ID, c.ID, eonpro.RoleAdmin); err != nil {
-				t.Fatal(err)
-			}
+			f := newAlertFixture(t, db)
+			audit, c, u := f.audit, f.clinic, f.admin
 			for range 3 {
 				ev := eonpro.AuditEvent{ClinicID: c.ID, Action: eonpro.ActionCrossClinic, Outcome: eonpro.OutcomeDenied}
 				if err := db.RecordAudit(ctx, ev); err != nil {
@@ -65,20 +47,13 @@ func TestQueueSendsAlertSummaries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := q.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				_ = q.Stop(sctx)
-			})
+			start(t, q)
 			for deadline := time.Now().Add(10 * time.Second); count(t, db, countAlerts, u.Email) < 2; time.Sleep(20 * time.Millisecond) {
 				if time.Now().After(deadline) {
 					t.Fatal("no summary within 10s")
 				}
 			}
-			m, err := notify.LatestMessage(ctx, u.Email)
+			m, err := sqlstore.NewOutboxNotifier(db, slog.New(slog.DiscardHandler)).LatestMessage(ctx, u.Email)
 			if err != nil || m.Subject != "Security alert: access.cross_clinic (2 more)" {
 				t.Errorf("summary: %+v %v", m, err)
 			}

@@ -67,14 +67,7 @@ func TestQueueSweepsOrphanBlobs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = q.Stop(sctx)
-		})
+		start(t, q)
 		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), `"msg":"blob sweep"`); time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("no sweep within 10s:\n%s", logs)

@@ -36,14 +36,7 @@ func TestQueueCheckpointsOnStart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = q.Stop(sctx)
-		})
+		start(t, q)
 		want := filepath.Join(sink, "platform", "00000000000000000001.json")
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 			if files, _ := filepath.Glob(want); len(files) == 1 {

@@ -2,8 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"log/slog"
 	"testing"
@@ -28,24 +26,8 @@ func TestTxEnqueue(t *testing.T) {
 		if err := db.InTx(ctx, func(tx *sqlstore.Tx) error { return tx.Enqueue(ctx, sqlstore.AuditAlertJob{}) }); !errors.Is(err, sqlstore.ErrNoQueue) {
 			t.Fatalf("Enqueue without a queue = %v, want ErrNoQueue", err)
 		}
-		notify := sqlstore.NewOutboxNotifier(db, slog.New(slog.DiscardHandler))
-		_, key, _ := ed25519.GenerateKey(rand.Reader)
-		audit, err := sqlstore.NewAuditService(db, sqlstore.AuditOptions{Notifier: notify, SigningKey: key, CheckpointDir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := sqlstore.NewClinicService(db).CreateClinic(ctx, "alpha", "Alpha")
-		if err != nil {
-			t.Fatal(err)
-		}
-		users := sqlstore.NewUserService(db, notify, nil)
-		u, err := users.CreateUser(ctx, eonpro.NewUser{Email: "admin@alpha.test", Password: "correct horse battery staple"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := users.AddMembership(ctx, u.ID, c.ID, eonpro.RoleAdmin); err != nil {
-			t.Fatal(err)
-		}
+		f := newAlertFixture(t, db)
+		audit, c, u := f.audit, f.clinic, f.admin
 		if err := jobs.Migrate(ctx, db); err != nil {
 			t.Fatal(err)
 		}
@@ -82,14 +64,7 @@ func TestTxEnqueue(t *testing.T) {
 			if n := count(t, db, countAlerts, u.Email); n != 0 {
 				t.Errorf("%d alerts sent before a worker ran, want 0", n)
 			}
-			if err := q.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				_ = q.Stop(sctx)
-			})
+			start(t, q)
 			for deadline := time.Now().Add(10 * time.Second); count(t, db, countKind, kind, "completed") < 1; time.Sleep(20 * time.Millisecond) {
 				if time.Now().After(deadline) {
 					t.Fatal("the alert job did not complete within 10s")

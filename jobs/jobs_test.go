@@ -2,10 +2,14 @@ package jobs_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
+	"github.com/eonpro/eonpro"
 	"github.com/eonpro/eonpro/jobs"
 	"github.com/eonpro/eonpro/sqlstore"
 	"github.com/eonpro/eonpro/sqlstore/sqltest"
@@ -29,6 +33,51 @@ func newQueue(t *testing.T, db *sqlstore.DB, cfg jobs.Config) *jobs.Queue {
 }
 
 // count runs a count(*) statement.
+// start starts q and stops it when the test ends.
+func start(t *testing.T, q *jobs.Queue) {
+	t.Helper()
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = q.Stop(sctx)
+	})
+}
+
+// alertFixture is a clinic with an admin and the audit service that
+// alerts them through the development outbox.
+type alertFixture struct {
+	audit  *sqlstore.AuditService
+	clinic *eonpro.Clinic
+	admin  *eonpro.User
+}
+
+func newAlertFixture(t *testing.T, db *sqlstore.DB) alertFixture {
+	t.Helper()
+	ctx := context.Background()
+	notify := sqlstore.NewOutboxNotifier(db, slog.New(slog.DiscardHandler))
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	audit, err := sqlstore.NewAuditService(db, sqlstore.AuditOptions{Notifier: notify, SigningKey: key, CheckpointDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := sqlstore.NewClinicService(db).CreateClinic(ctx, "alpha", "Alpha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := sqlstore.NewUserService(db, notify, nil)
+	u, err := users.CreateUser(ctx, eonpro.NewUser{Email: "admin@alpha.test", Password: "correct horse battery staple"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := users.AddMembership(ctx, u.ID, c.ID, eonpro.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	return alertFixture{audit: audit, clinic: c, admin: u}
+}
+
 func count(t *testing.T, db *sqlstore.DB, s sqlstore.Stmt, args ...any) int64 {
 	t.Helper()
 	var n int64

@@ -44,14 +44,7 @@ func TestFailedJobs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = q.Stop(sctx)
-		})
+		start(t, q)
 		admin := func(c *eonpro.Clinic, role eonpro.Role) context.Context {
 			return eonpro.NewContextWithPrincipal(ctx, &eonpro.Principal{UserID: eonpro.NewID(), ClinicID: c.ID, Role: role,
 				Permissions: eonpro.RolePermissions[role]})
